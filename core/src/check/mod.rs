@@ -1,0 +1,1 @@
+//! Health checking as keepalived does it: probe scheduling and verdicts.

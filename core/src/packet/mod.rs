@@ -1,0 +1,1 @@
+//! The VRRP wire format and the frames around it.
