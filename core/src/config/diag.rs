@@ -1,0 +1,158 @@
+//! Diagnostics: `FILE:LINE:COL: error|warning: message`, and "did you
+//! mean" suggestions by edit distance.
+
+use std::fmt;
+
+use super::span::Span;
+
+/// How bad a diagnostic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// The config still runs (something is ignored, defaulted or not
+    /// acted on by Vigil).
+    Warning,
+    /// The config cannot run as written.
+    Error,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        })
+    }
+}
+
+/// One message about one place of the configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// Where.
+    pub span: Span,
+    /// What, in one line.
+    pub message: String,
+}
+
+impl Diagnostic {
+    /// An error at `span`.
+    pub fn error(span: &Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            span: span.clone(),
+            message: message.into(),
+        }
+    }
+
+    /// A warning at `span`.
+    pub fn warning(span: &Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            span: span.clone(),
+            message: message.into(),
+        }
+    }
+
+    /// True for errors.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    /// `FILE:LINE:COL: error: message`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.span, self.severity, self.message)
+    }
+}
+
+/// Collects diagnostics during one parse.
+#[derive(Debug, Default)]
+#[allow(dead_code)] // used by the parser, landing next
+pub(crate) struct Diags {
+    pub(crate) list: Vec<Diagnostic>,
+}
+
+#[allow(dead_code)]
+impl Diags {
+    pub(crate) fn error(&mut self, span: &Span, message: impl Into<String>) {
+        self.list.push(Diagnostic::error(span, message));
+    }
+
+    pub(crate) fn warning(&mut self, span: &Span, message: impl Into<String>) {
+        self.list.push(Diagnostic::warning(span, message));
+    }
+
+    pub(crate) fn has_errors(&self) -> bool {
+        self.list.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Levenshtein distance between two strings, by characters.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+/// The candidate closest to `word`, if it is close enough to be a likely
+/// misspelling (distance at most a third of the word's length, at least
+/// 1, or equal ignoring case).
+pub fn did_you_mean<'a, I: IntoIterator<Item = &'a str>>(
+    word: &str,
+    candidates: I,
+) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).max(1);
+    let lower = word.to_ascii_lowercase();
+    let mut best: Option<(usize, &'a str)> = None;
+    for c in candidates {
+        let d = if c.to_ascii_lowercase() == lower {
+            0
+        } else {
+            edit_distance(word, c)
+        };
+        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distance() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("priority", "priority"), 0);
+    }
+
+    #[test]
+    fn suggestions() {
+        let kws = ["priority", "advert_int", "virtual_router_id"];
+        assert_eq!(did_you_mean("priorty", kws), Some("priority"));
+        assert_eq!(did_you_mean("advert_interval", kws), None);
+        assert_eq!(did_you_mean("PRIORITY", kws), Some("priority"));
+        assert_eq!(did_you_mean("xyz", kws), None);
+    }
+
+    #[test]
+    fn rendering() {
+        let span = Span::new("a.conf".into(), 3, 7);
+        let d = Diagnostic::error(&span, "unknown keyword 'x'");
+        assert_eq!(d.to_string(), "a.conf:3:7: error: unknown keyword 'x'");
+    }
+}
