@@ -1,2 +1,28 @@
 //! The IPVS table model: services, destinations, the table a config asks
 //! for, the minimal diff to reach it, and the kernel's schedulers.
+//!
+//! - [`Table`] holds services ([`ServiceKey`] -> [`Service`]) and their
+//!   destinations ([`DestKey`] -> [`Dest`]) in a fixed order.
+//! - [`diff`]/[`plan`] give the ordered, minimal [`Op`]s from the kernel's
+//!   table to the desired one; [`apply`] is the model of what the kernel
+//!   then holds; [`Drainer`] removes destinations gracefully.
+//! - [`render`] prints a table exactly as `ipvsadm -Ln` does.
+
+mod apply;
+mod dest;
+mod diff;
+mod op;
+pub mod render;
+mod service;
+mod table;
+
+pub use apply::{ApplyError, ApplyErrorKind, apply, apply_one};
+pub use dest::{Dest, DestKey, ForwardMethod};
+pub use diff::{Drainer, Plan, diff, plan};
+pub use op::Op;
+pub use render::ipvsadm_ln;
+pub use service::{
+    Family, Netmask, Persistence, Protocol, Scheduler, Service, ServiceFlags, ServiceKey,
+    UnknownScheduler,
+};
+pub use table::{ServiceEntry, Table};
