@@ -320,7 +320,10 @@ mod tests {
     fn route(w: u32) -> Dest {
         Dest::new(ForwardMethod::Route, w)
     }
-    fn table(services: &[(u8, Scheduler, &[(u8, u32)])]) -> Table {
+    /// (vip, scheduler, [(rs, weight)]) per service.
+    type Spec<'a> = &'a [(u8, Scheduler, &'a [(u8, u32)])];
+
+    fn table(services: Spec) -> Table {
         let mut t = Table::new();
         for (v, sched, dests) in services {
             let e = t.upsert_service(vip(*v), Service::new(*sched));

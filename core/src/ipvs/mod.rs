@@ -26,3 +26,6 @@ pub use service::{
     UnknownScheduler,
 };
 pub use table::{ServiceEntry, Table};
+
+#[cfg(test)]
+mod props;
