@@ -16,11 +16,16 @@ use crate::time::Instant;
 
 /// One event of any component.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Event {}
+pub enum Event {
+    /// A VRRP instance event (component `vrrp/<instance>`).
+    Vrrp(crate::vrrp::Event),
+}
 
 impl fmt::Display for Event {
-    fn fmt(&self, _f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {}
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Vrrp(e) => e.fmt(f),
+        }
     }
 }
 

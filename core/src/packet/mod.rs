@@ -63,3 +63,6 @@ impl std::fmt::Display for Family {
         })
     }
 }
+
+#[cfg(test)]
+mod props;

@@ -1,1 +1,35 @@
-//! The VRRP instance state machine (RFC 3768, RFC 5798, RFC 9568).
+//! The VRRP instance state machine (RFC 3768, RFC 5798, RFC 9568), with
+//! keepalived 2.2.7's behaviour where the RFCs leave room.
+//!
+//! - [`Instance`]: one `vrrp_instance`, sans-IO.
+//! - [`Router`]: a node's instances behind one entry point.
+//! - [`InstanceConfig`]: what an instance needs, defaults applied.
+//! - [`timers`]: skew and master-down arithmetic per version.
+//! - [`validate()`]: receive-side checks, one [`Reject`] per reason.
+
+mod announce;
+mod config;
+mod event;
+mod instance;
+mod io;
+mod reject;
+mod router;
+mod state;
+mod stats;
+pub mod timers;
+mod validate;
+mod vip;
+
+pub use config::{GarpConfig, InitialState, InstanceConfig, TrackSpec};
+pub use event::{Event, EventKind, GarpCause, Reason};
+pub use instance::{Instance, PRIORITY_OWNER, PRIORITY_STOP};
+pub use io::{Input, Notify, NotifyState, Output, Transmit};
+pub use reject::Reject;
+pub use router::{Router, RouterStats, Unrouted};
+pub use state::State;
+pub use stats::Stats;
+pub use validate::validate;
+pub use vip::Vip;
+
+#[cfg(test)]
+mod tests;

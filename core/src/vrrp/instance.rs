@@ -1,0 +1,669 @@
+//! One VRRP instance: the state machine of RFC 5798 section 6.4 with the
+//! behaviour of keepalived 2.2.7 where the RFC leaves room.
+//!
+//! Sans-IO: [`Instance::handle`] takes the time and an [`Input`] and
+//! returns [`Output`]s; [`Instance::next_deadline`] says when to call
+//! again with [`Input::Timer`].
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use super::announce::Announcer;
+use super::config::InstanceConfig;
+use super::event::{Event, EventKind, GarpCause, Reason};
+use super::io::{Input, Notify, NotifyState, Output, Transmit};
+use super::reject::Reject;
+use super::state::State;
+use super::stats::Stats;
+use super::timers;
+use super::validate::validate;
+use crate::packet::ip::Meta;
+use crate::packet::vrrp::{self, Advert, Auth, ChecksumContext, Interval, Version};
+use crate::time::Instant;
+use crate::trace;
+
+/// Priority of the address owner.
+pub const PRIORITY_OWNER: u8 = 255;
+/// Priority a stopping master advertises.
+pub const PRIORITY_STOP: u8 = 0;
+
+/// A running VRRP instance.
+#[derive(Clone, Debug)]
+pub struct Instance {
+    cfg: InstanceConfig,
+    state: State,
+    /// Effective priority: configured priority moved by trackers.
+    priority: u8,
+    /// Set when a second address owner forced this one down to 254.
+    owner_demoted: bool,
+    /// Master_Adver_Interval: learned from the master in v3.
+    master_interval: Interval,
+    /// Backup: when the master is declared down. Master: next advert.
+    timer: Option<Instant>,
+    /// The duration the backup timer was last armed with, so that a
+    /// priority change can shift it by the change in skew (keepalived).
+    armed_with: Duration,
+    /// What to report if the backup timer fires.
+    down_cause: Reason,
+    /// Backup with `preempt_delay`: when preemption becomes allowed.
+    preempt_at: Option<Instant>,
+    announcer: Announcer,
+    /// When the next `garp_master_refresh` burst is due.
+    refresh_due: Option<Instant>,
+    /// Whether the VIPs are currently added.
+    vips_set: bool,
+    /// The last master heard: address and priority.
+    master: Option<(IpAddr, u8)>,
+    /// Tracker states as reported (unreported trackers count as up).
+    tracked: BTreeMap<String, bool>,
+    link_up: bool,
+    stats: Stats,
+    out: Vec<Output>,
+}
+
+impl Instance {
+    /// An instance in Initialize; [`Input::Start`] starts it.
+    pub fn new(cfg: InstanceConfig) -> Instance {
+        Instance {
+            priority: cfg.priority,
+            master_interval: cfg.interval,
+            state: State::Initialize,
+            owner_demoted: false,
+            timer: None,
+            armed_with: Duration::ZERO,
+            down_cause: Reason::Startup,
+            preempt_at: None,
+            announcer: Announcer::default(),
+            refresh_due: None,
+            vips_set: false,
+            master: None,
+            tracked: BTreeMap::new(),
+            link_up: true,
+            stats: Stats::default(),
+            out: Vec::new(),
+            cfg,
+        }
+    }
+
+    /// The configuration it runs.
+    pub fn config(&self) -> &InstanceConfig {
+        &self.cfg
+    }
+
+    /// The instance name.
+    pub fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The effective priority.
+    pub fn priority(&self) -> u8 {
+        self.priority
+    }
+
+    /// The current Master_Adver_Interval.
+    pub fn master_interval(&self) -> Interval {
+        self.master_interval
+    }
+
+    /// The current Master_Down_Interval for this instance's priority.
+    pub fn master_down_interval(&self) -> Duration {
+        timers::master_down(
+            self.master_interval,
+            self.priority,
+            self.cfg.down_timer_adverts,
+        )
+    }
+
+    /// The last master heard (address, priority), if any.
+    pub fn master(&self) -> Option<(IpAddr, u8)> {
+        self.master
+    }
+
+    /// Whether the VIPs are currently held.
+    pub fn holds_vips(&self) -> bool {
+        self.vips_set
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// When to call [`Instance::handle`] with [`Input::Timer`] next.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        match (self.timer, self.announcer.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Processes `input` at `now`; the outputs, in the order to act on them.
+    pub fn handle(&mut self, now: Instant, input: Input<'_>) -> std::vec::Drain<'_, Output> {
+        match input {
+            Input::Start => self.start(now),
+            Input::Timer => self.timer_fired(now),
+            Input::Advert { meta, message } => self.receive(now, &meta, message),
+            Input::AuthHeader { meta } => {
+                if matches!(self.state, State::Backup | State::Master) {
+                    self.reject(meta.src, Reject::AuthHeader);
+                }
+            }
+            Input::Track { id, up } => self.track(now, id, up),
+            Input::Link { up } => self.link(now, up),
+            Input::Shutdown => self.shutdown(now),
+        }
+        self.poll_announcer(now);
+        self.out.drain(..)
+    }
+
+    // ----- inputs -----
+
+    fn start(&mut self, now: Instant) {
+        if self.state != State::Initialize {
+            return;
+        }
+        self.priority = self.effective_priority();
+        if self.faulted() {
+            self.transition(State::Fault, Reason::Startup);
+            return;
+        }
+        self.transition(State::Backup, Reason::Startup);
+        if self.cfg.is_owner() {
+            self.become_master(now, Reason::AddressOwner);
+        } else {
+            // `state MASTER` below 255 waits like a backup (keepalived 2.2.7).
+            let d = self.master_down_interval();
+            self.arm_backup(now, d, Reason::MasterDownTimeout);
+        }
+    }
+
+    fn timer_fired(&mut self, now: Instant) {
+        let Some(at) = self.timer else { return };
+        if now < at {
+            return;
+        }
+        match self.state {
+            State::Backup => {
+                let reason = self.down_cause;
+                self.become_master(now, reason);
+            }
+            State::Master => {
+                self.send_advert(self.priority);
+                self.timer = Some(now + self.cfg.interval.as_duration());
+                self.refresh_garp(now);
+            }
+            State::Initialize | State::Fault => self.timer = None,
+        }
+    }
+
+    fn receive(&mut self, now: Instant, meta: &Meta, message: &[u8]) {
+        if !matches!(self.state, State::Backup | State::Master) {
+            return;
+        }
+        let advert = match validate(&self.cfg, meta, message) {
+            Ok(a) => a,
+            Err(r) => {
+                self.reject(meta.src, r);
+                return;
+            }
+        };
+        self.stats.adverts_received += 1;
+        if advert.priority == PRIORITY_STOP {
+            self.stats.priority_zero_received += 1;
+        }
+        match self.state {
+            State::Backup => self.backup_receive(now, meta.src, &advert),
+            State::Master => self.master_receive(now, meta.src, &advert),
+            _ => {}
+        }
+    }
+
+    fn backup_receive(&mut self, now: Instant, src: IpAddr, advert: &Advert) {
+        let prio = advert.priority;
+        if prio == PRIORITY_STOP {
+            // Master stopping: take over after the skew only.
+            let skew = timers::skew(self.master_interval, self.priority);
+            self.arm_backup(now, skew, Reason::PriorityZeroReceived);
+            self.master = Some((src, prio));
+            return;
+        }
+        let delaying = !self.cfg.preempt_delay.is_zero() && self.preempt_at.is_none_or(|t| t > now);
+        if !self.cfg.preempt || prio >= self.priority || delaying {
+            if self.cfg.version() == Version::V3 {
+                self.master_interval = advert.interval;
+            }
+            self.master = Some((src, prio));
+            if !self.cfg.preempt_delay.is_zero() {
+                if prio >= self.priority {
+                    self.preempt_at = None;
+                } else if self.preempt_at.is_none() {
+                    self.preempt_at = Some(now + self.cfg.preempt_delay);
+                    self.trace(EventKind::PreemptDelay {
+                        delay_ms: self.cfg.preempt_delay.as_millis() as u64,
+                    });
+                }
+            }
+            let d = self.master_down_interval();
+            self.arm_backup(now, d, Reason::MasterDownTimeout);
+        } else {
+            // Lower priority and preemption allowed: ignore the advert and
+            // let the master-down timer run out.
+            self.master = Some((src, prio));
+            self.down_cause = Reason::Preempt;
+        }
+    }
+
+    fn master_receive(&mut self, now: Instant, src: IpAddr, advert: &Advert) {
+        let prio = advert.priority;
+        let ours = self.priority;
+        let addr_cmp = cmp_addr(src, self.cfg.src);
+        let higher = prio > ours || (prio == ours && addr_cmp == Ordering::Greater);
+        if prio == PRIORITY_STOP || (self.cfg.higher_prio_send_advert && higher) {
+            self.send_advert(ours);
+            self.timer = Some(now + self.cfg.interval.as_duration());
+            if prio == PRIORITY_STOP {
+                return;
+            }
+        }
+        if prio == ours && ours == PRIORITY_OWNER && addr_cmp != Ordering::Equal {
+            // Two address owners: a configuration error; step down to 254
+            // as keepalived does so that the election can end.
+            self.owner_demoted = true;
+            self.priority = PRIORITY_OWNER - 1;
+            self.trace(EventKind::OwnerConflict { src });
+            return self.master_receive(now, src, advert);
+        }
+        if prio < ours || (prio == ours && addr_cmp == Ordering::Less) {
+            self.trace(EventKind::LowerPrioritySeen {
+                src,
+                priority: prio,
+            });
+            if !self.cfg.lower_prio_no_advert {
+                self.send_advert(ours);
+                self.timer = Some(now + self.cfg.interval.as_duration());
+            }
+            let repeat = self.cfg.garp.lower_prio_repeat;
+            if repeat > 0 && self.vips_set {
+                self.start_garp(now, repeat, GarpCause::LowerPriority);
+                if !self.cfg.garp.lower_prio_delay.is_zero() {
+                    self.announcer
+                        .schedule(now + self.cfg.garp.lower_prio_delay, repeat);
+                }
+            }
+            self.notify(NotifyState::MasterRxLowerPri);
+            return;
+        }
+        if higher {
+            if self.cfg.version() == Version::V3 {
+                self.master_interval = advert.interval;
+            }
+            self.master = Some((src, prio));
+            self.leave_master(now, State::Backup, Reason::HigherPrioritySeen, false);
+        }
+    }
+
+    fn track(&mut self, now: Instant, id: &str, up: bool) {
+        if !self.cfg.trackers.iter().any(|t| t.id == id) {
+            return;
+        }
+        if self.tracked.get(id) == Some(&up) {
+            return;
+        }
+        self.tracked.insert(id.to_string(), up);
+        self.reassess(now, id);
+    }
+
+    fn link(&mut self, now: Instant, up: bool) {
+        if self.link_up == up {
+            return;
+        }
+        self.link_up = up;
+        self.reassess(now, &format!("link:{}", self.cfg.interface));
+    }
+
+    /// Re-derives fault and priority after a tracker or link change.
+    fn reassess(&mut self, now: Instant, cause: &str) {
+        if self.state == State::Initialize {
+            return;
+        }
+        let faulted = self.faulted();
+        match (self.state, faulted) {
+            (State::Fault, false) => {
+                self.set_priority(now, cause);
+                self.leave_fault(now);
+            }
+            (State::Fault, true) => self.set_priority(now, cause),
+            (State::Master, true) => self.leave_master(now, State::Fault, Reason::Fault, true),
+            (State::Backup, true) => {
+                self.timer = None;
+                self.transition(State::Fault, Reason::Fault);
+            }
+            _ => self.set_priority(now, cause),
+        }
+    }
+
+    fn shutdown(&mut self, now: Instant) {
+        match self.state {
+            State::Master => self.leave_master(now, State::Initialize, Reason::Shutdown, true),
+            State::Backup | State::Fault => self.transition(State::Initialize, Reason::Shutdown),
+            State::Initialize => return,
+        }
+        self.timer = None;
+        self.announcer.clear();
+        self.notify(NotifyState::Stop);
+    }
+
+    // ----- transitions -----
+
+    fn become_master(&mut self, now: Instant, reason: Reason) {
+        // keepalived sends the advert first so that the old master drops
+        // the VIPs before the gratuitous ARPs go out.
+        self.master_interval = self.cfg.interval;
+        self.preempt_at = None;
+        let from = self.state;
+        self.state = State::Master;
+        self.send_advert(self.priority);
+        self.timer = Some(now + self.cfg.interval.as_duration());
+        self.stats.become_master += 1;
+        self.trace_state(from, State::Master, reason);
+        self.master = Some((self.cfg.src, self.priority));
+        self.add_vips();
+        let repeat = self.cfg.garp.master_repeat;
+        if repeat > 0 {
+            self.start_garp(now, repeat, GarpCause::BecomeMaster);
+            if !self.cfg.garp.master_delay.is_zero() {
+                self.announcer
+                    .schedule(now + self.cfg.garp.master_delay, repeat);
+            }
+        }
+        self.refresh_at_reset(now);
+        self.notify(NotifyState::Master);
+    }
+
+    /// Leaves master for `to`. `stop` sends a priority-0 advert first
+    /// (shutdown and fault; not when preempted).
+    fn leave_master(&mut self, now: Instant, to: State, reason: Reason, stop: bool) {
+        if stop {
+            self.send_advert(PRIORITY_STOP);
+            self.stats.priority_zero_sent += 1;
+        }
+        self.announcer.clear();
+        self.del_vips();
+        self.stats.release_master += 1;
+        self.transition(to, reason);
+        match to {
+            State::Backup => {
+                let d = self.master_down_interval();
+                self.arm_backup(now, d, Reason::MasterDownTimeout);
+            }
+            _ => self.timer = None,
+        }
+    }
+
+    fn leave_fault(&mut self, now: Instant) {
+        self.master_interval = self.cfg.interval;
+        self.transition(State::Backup, Reason::FaultCleared);
+        let d = if self.cfg.is_owner() {
+            // keepalived: the owner waits one interval plus skew.
+            self.cfg.interval.as_duration() + timers::skew(self.master_interval, self.priority)
+        } else {
+            self.master_down_interval()
+        };
+        self.arm_backup(now, d, Reason::MasterDownTimeout);
+    }
+
+    fn arm_backup(&mut self, now: Instant, d: Duration, cause: Reason) {
+        self.timer = Some(now + d);
+        self.armed_with = d;
+        self.down_cause = cause;
+    }
+
+    /// Records the state change and notifies.
+    fn transition(&mut self, to: State, reason: Reason) {
+        let from = self.state;
+        self.state = to;
+        self.trace_state(from, to, reason);
+        let n = match to {
+            State::Backup => NotifyState::Backup,
+            State::Master => NotifyState::Master,
+            State::Fault => NotifyState::Fault,
+            State::Initialize => return,
+        };
+        self.notify(n);
+    }
+
+    // ----- priority -----
+
+    fn faulted(&self) -> bool {
+        !self.link_up
+            || self
+                .cfg
+                .trackers
+                .iter()
+                .any(|t| t.weight == 0 && !self.tracker_good(&t.id, t.reverse))
+    }
+
+    fn tracker_good(&self, id: &str, reverse: bool) -> bool {
+        self.tracked.get(id).copied().unwrap_or(true) != reverse
+    }
+
+    fn effective_priority(&self) -> u8 {
+        if self.cfg.is_owner() {
+            return if self.owner_demoted {
+                PRIORITY_OWNER - 1
+            } else {
+                PRIORITY_OWNER
+            };
+        }
+        let mut total = i64::from(self.cfg.priority);
+        for t in &self.cfg.trackers {
+            let good = self.tracker_good(&t.id, t.reverse);
+            if (t.weight > 0 && good) || (t.weight < 0 && !good) {
+                total += i64::from(t.weight);
+            }
+        }
+        total.clamp(1, i64::from(PRIORITY_OWNER - 1)) as u8
+    }
+
+    fn set_priority(&mut self, now: Instant, cause: &str) {
+        let new = self.effective_priority();
+        if new == self.priority {
+            return;
+        }
+        let old = self.priority;
+        self.priority = new;
+        self.trace(EventKind::Priority {
+            from: old,
+            to: new,
+            cause: cause.to_string(),
+        });
+        if self.state == State::Backup
+            && let Some(at) = self.timer
+        {
+            // Shift the running timer by the change in Master_Down_Interval
+            // (keepalived's vrrp_set_effective_priority).
+            let d = self.master_down_interval();
+            let shifted = if d >= self.armed_with {
+                at + (d - self.armed_with)
+            } else {
+                Instant::from_nanos(
+                    at.as_nanos()
+                        .saturating_sub((self.armed_with - d).as_nanos() as u64),
+                )
+            };
+            self.timer = Some(shifted.max(now));
+            self.armed_with = d;
+        }
+    }
+
+    // ----- outputs -----
+
+    fn send_advert(&mut self, priority: u8) {
+        let advert = Advert {
+            version: self.cfg.version(),
+            vrid: self.cfg.vrid,
+            priority,
+            interval: self.cfg.interval,
+            auth: if self.cfg.version() == Version::V2 {
+                self.cfg.auth
+            } else {
+                Auth::None
+            },
+            addresses: self.cfg.vips.iter().map(|v| v.addr).collect(),
+        };
+        let dsts: Vec<IpAddr> = if self.cfg.is_unicast() {
+            self.cfg.unicast_peers.clone()
+        } else {
+            vec![vrrp::group(self.cfg.family())]
+        };
+        for dst in dsts {
+            let ctx = ChecksumContext {
+                src: self.cfg.src,
+                dst,
+                mode: self.cfg.checksum_mode,
+            };
+            self.out.push(Output::Send(Transmit {
+                interface: self.cfg.interface.clone(),
+                src: self.cfg.src,
+                dst,
+                message: advert.to_bytes(&ctx),
+                advert: advert.clone(),
+            }));
+        }
+        self.stats.adverts_sent += 1;
+    }
+
+    fn all_vips(&self) -> impl Iterator<Item = &super::vip::Vip> {
+        self.cfg.vips.iter().chain(self.cfg.excluded_vips.iter())
+    }
+
+    fn add_vips(&mut self) {
+        if self.vips_set {
+            return;
+        }
+        self.vips_set = true;
+        let vips: Vec<_> = self.all_vips().cloned().collect();
+        let addrs = vips.iter().map(|v| v.addr).collect();
+        self.out.extend(vips.into_iter().map(Output::AddVip));
+        self.trace(EventKind::Vips { added: true, addrs });
+    }
+
+    fn del_vips(&mut self) {
+        if !self.vips_set {
+            return;
+        }
+        self.vips_set = false;
+        let vips: Vec<_> = self.all_vips().cloned().collect();
+        let addrs = vips.iter().map(|v| v.addr).collect();
+        self.out.extend(vips.into_iter().map(Output::DelVip));
+        self.trace(EventKind::Vips {
+            added: false,
+            addrs,
+        });
+    }
+
+    fn announce_targets(&self) -> Vec<(IpAddr, String)> {
+        self.all_vips()
+            .map(|v| {
+                (
+                    v.addr,
+                    v.dev.clone().unwrap_or_else(|| self.cfg.interface.clone()),
+                )
+            })
+            .collect()
+    }
+
+    /// Starts a burst and sends what may go at once, so that the
+    /// announcements follow the VIP additions directly.
+    fn start_garp(&mut self, now: Instant, repeat: u32, cause: GarpCause) {
+        let targets = self.announce_targets();
+        self.trace(EventKind::Garp {
+            addrs: targets.iter().map(|t| t.0).collect(),
+            repeat,
+            cause,
+        });
+        self.announcer.burst(&targets, repeat);
+        self.poll_announcer(now);
+    }
+
+    fn refresh_at_reset(&mut self, now: Instant) {
+        self.refresh_due = None;
+        if !self.cfg.garp.master_refresh.is_zero() {
+            self.refresh_due = Some(now + self.cfg.garp.master_refresh);
+        }
+    }
+
+    fn refresh_garp(&mut self, now: Instant) {
+        if let Some(due) = self.refresh_due
+            && now > due
+        {
+            self.start_garp(now, self.cfg.garp.master_refresh_repeat, GarpCause::Refresh);
+            self.refresh_due = Some(now + self.cfg.garp.master_refresh);
+        }
+    }
+
+    fn poll_announcer(&mut self, now: Instant) {
+        if !self.vips_set {
+            self.announcer.clear();
+            return;
+        }
+        let targets = self.announce_targets();
+        let rounds = self.announcer.promote(now, &targets);
+        if rounds > 0 {
+            let addrs = targets.iter().map(|t| t.0).collect();
+            self.trace(EventKind::Garp {
+                addrs,
+                repeat: rounds,
+                cause: GarpCause::Delayed,
+            });
+        }
+        self.announcer
+            .emit(now, self.cfg.garp.interval, &mut self.out);
+    }
+
+    fn notify(&mut self, state: NotifyState) {
+        self.out.push(Output::Notify(Notify {
+            instance: self.cfg.name.clone(),
+            state,
+            priority: self.priority,
+        }));
+    }
+
+    fn reject(&mut self, src: IpAddr, reason: Reject) {
+        self.stats.count(&reason);
+        self.trace(EventKind::Rejected { src, reason });
+    }
+
+    fn trace_state(&mut self, from: State, to: State, reason: Reason) {
+        self.trace(EventKind::State {
+            from,
+            to,
+            reason,
+            priority: self.priority,
+        });
+    }
+
+    fn trace(&mut self, kind: EventKind) {
+        self.out.push(Output::Trace(trace::Event::Vrrp(Event {
+            instance: self.cfg.name.clone(),
+            kind,
+        })));
+    }
+}
+
+/// Compares two addresses as keepalived's `vrrp_saddr_cmp` does (by
+/// bytes, network order); addresses of different families are equal.
+fn cmp_addr(a: IpAddr, b: IpAddr) -> Ordering {
+    match (a, b) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => a.octets().cmp(&b.octets()),
+        (IpAddr::V6(a), IpAddr::V6(b)) => a.octets().cmp(&b.octets()),
+        _ => Ordering::Equal,
+    }
+}

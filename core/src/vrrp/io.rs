@@ -1,0 +1,140 @@
+//! What an instance is told ([`Input`]) and what it asks for ([`Output`]).
+
+use std::fmt;
+use std::net::IpAddr;
+
+use super::vip::Vip;
+use crate::packet::ip::Meta;
+use crate::packet::vrrp::Advert;
+use crate::trace;
+
+/// Something that happened to an instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Input<'a> {
+    /// Leave Initialize: become backup (or master at once as owner, or
+    /// fault when a tracked object is down).
+    Start,
+    /// Time passed; process every deadline at or before `now`.
+    Timer,
+    /// A VRRP message (the IP payload) addressed to this instance.
+    Advert {
+        /// IP-level facts of the datagram.
+        meta: Meta,
+        /// The VRRP message.
+        message: &'a [u8],
+    },
+    /// An AH-authenticated advert for this instance (unsupported).
+    AuthHeader {
+        /// IP-level facts of the datagram.
+        meta: Meta,
+    },
+    /// A tracked interface or script changed.
+    Track {
+        /// The tracker id of [`super::TrackSpec::id`].
+        id: &'a str,
+        /// Whether it is up / succeeding.
+        up: bool,
+    },
+    /// The instance's own interface went up or down.
+    Link {
+        /// Whether it is up.
+        up: bool,
+    },
+    /// Stop: a master sends priority 0 and releases its addresses.
+    Shutdown,
+}
+
+/// An advert to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    /// Interface to send on.
+    pub interface: String,
+    /// IP source.
+    pub src: IpAddr,
+    /// IP destination: the group or a unicast peer.
+    pub dst: IpAddr,
+    /// The VRRP message bytes (checksummed for `src` and `dst`).
+    pub message: Vec<u8>,
+    /// What the bytes say.
+    pub advert: Advert,
+}
+
+/// The state a notify script is told about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NotifyState {
+    /// `notify_master`.
+    Master,
+    /// `notify_backup`.
+    Backup,
+    /// `notify_fault`.
+    Fault,
+    /// `notify_stop`.
+    Stop,
+    /// `notify_master_rx_lower_pri`.
+    MasterRxLowerPri,
+}
+
+impl NotifyState {
+    /// keepalived's spelling, the third argument of `notify` scripts.
+    pub const fn keepalived_name(self) -> &'static str {
+        match self {
+            NotifyState::Master => "MASTER",
+            NotifyState::Backup => "BACKUP",
+            NotifyState::Fault => "FAULT",
+            NotifyState::Stop => "STOP",
+            NotifyState::MasterRxLowerPri => "MASTER_RX_LOWER_PRI",
+        }
+    }
+}
+
+/// A notification for notify scripts, as plain data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notify {
+    /// Instance name.
+    pub instance: String,
+    /// The state.
+    pub state: NotifyState,
+    /// Effective priority.
+    pub priority: u8,
+}
+
+/// Something an instance asks its driver to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Send an advert.
+    Send(Transmit),
+    /// Add a virtual address.
+    AddVip(Vip),
+    /// Remove a virtual address.
+    DelVip(Vip),
+    /// Send one gratuitous ARP (IPv4) or unsolicited NA (IPv6) for `addr`.
+    Announce {
+        /// The address announced.
+        addr: IpAddr,
+        /// Interface to send on.
+        interface: String,
+    },
+    /// Run notify scripts.
+    Notify(Notify),
+    /// Record a trace event.
+    Trace(trace::Event),
+}
+
+impl fmt::Display for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Output::Send(t) => write!(f, "send {} -> {} {}", t.src, t.dst, t.advert),
+            Output::AddVip(v) => write!(f, "add-vip {v}"),
+            Output::DelVip(v) => write!(f, "del-vip {v}"),
+            Output::Announce { addr, interface } => write!(f, "announce {addr} on {interface}"),
+            Output::Notify(n) => write!(
+                f,
+                "notify {} {} prio={}",
+                n.instance,
+                n.state.keepalived_name(),
+                n.priority
+            ),
+            Output::Trace(e) => write!(f, "trace {e}"),
+        }
+    }
+}
