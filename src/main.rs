@@ -1,6 +1,30 @@
 //! `vigil`: run, check and replay keepalived failovers.
+//!
+//! A thin dispatcher: each subcommand lives in its own file under `cmd/`.
 
-fn main() {
-    eprintln!("vigil: no subcommands yet");
-    std::process::exit(2);
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// Vigil: keepalived + LVS, rebuilt so failovers can be tested like code.
+#[derive(Parser, Debug)]
+#[command(name = "vigil", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check a keepalived.conf: diagnostics, summary, normalised dump, IPVS table.
+    CheckConfig(cmd::check_config::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::CheckConfig(args) => cmd::check_config::run(args),
+    }
 }

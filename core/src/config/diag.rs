@@ -144,7 +144,8 @@ mod tests {
     fn suggestions() {
         let kws = ["priority", "advert_int", "virtual_router_id"];
         assert_eq!(did_you_mean("priorty", kws), Some("priority"));
-        assert_eq!(did_you_mean("advert_interval", kws), None);
+        assert_eq!(did_you_mean("advert_interval", kws), Some("advert_int"));
+        assert_eq!(did_you_mean("interface", kws), None);
         assert_eq!(did_you_mean("PRIORITY", kws), Some("priority"));
         assert_eq!(did_you_mean("xyz", kws), None);
     }

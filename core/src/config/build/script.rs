@@ -1,0 +1,170 @@
+//! `vrrp_script` and `track_file` blocks (vrrp/vrrp_parser.c,
+//! trackers/track_file.c).
+
+use std::time::Duration;
+
+use super::super::model::{Command, ScriptUser, TrackFile, VrrpScript};
+use super::super::parser::Node;
+use super::keywords::{Ctx, unhandled};
+use super::values::Cx;
+
+const MAX_SECS: u64 = u32::MAX as u64 / 1_000_000;
+
+/// The block's name (first argument), or an error.
+pub(crate) fn block_name(cx: &mut Cx<'_>, node: &Node) -> Option<String> {
+    let name = cx.need(node, 0, "a name")?.text.clone();
+    cx.at_most(node, 1);
+    Some(name)
+}
+
+/// A `vrrp_script NAME { ... }`.
+pub(crate) fn vrrp_script(cx: &mut Cx<'_>, node: &Node) -> Option<VrrpScript> {
+    let name = block_name(cx, node)?;
+    let mut command: Option<Command> = None;
+    let mut user: Option<ScriptUser> = None;
+    let mut s = VrrpScript {
+        name,
+        command: Command::default(),
+        interval: Duration::from_secs(1),
+        timeout: Duration::ZERO,
+        weight: 0,
+        weight_reverse: false,
+        rise: 1,
+        fall: 1,
+        init_fail: false,
+        span: node.span.clone(),
+    };
+    for n in cx.block(node) {
+        match n.keyword.as_str() {
+            "script" => command = cx.command(n, false).or(command),
+            "interval" => {
+                if let Some(d) = cx.whole_secs(n, 1, MAX_SECS) {
+                    s.interval = d;
+                }
+            }
+            "timeout" => {
+                if let Some(d) = cx.whole_secs(n, 1, MAX_SECS) {
+                    s.timeout = d;
+                }
+            }
+            "weight" => {
+                cx.no_block(n);
+                cx.at_most(n, 2);
+                if let Some(a) = cx.need(n, 0, "a weight")
+                    && let Some(w) = cx.int_arg("weight", a, -253, 253)
+                {
+                    s.weight = w as i32;
+                }
+                match n.arg(1).map(|a| a.text.as_str()) {
+                    None => {}
+                    Some("reverse") => s.weight_reverse = true,
+                    Some(o) => cx.diags.error(
+                        &n.args[1].span,
+                        format!("unknown weight option '{o}' (only 'reverse')"),
+                    ),
+                }
+            }
+            "rise" => {
+                if let Some(v) = cx.uint(n, 1, i32::MAX as u64) {
+                    s.rise = v as u32;
+                }
+            }
+            "fall" => {
+                if let Some(v) = cx.uint(n, 1, i32::MAX as u64) {
+                    s.fall = v as u32;
+                }
+            }
+            "user" => {
+                cx.no_block(n);
+                cx.at_most(n, 2);
+                if let Some(u) = cx.need(n, 0, "a user name") {
+                    user = Some(ScriptUser {
+                        user: u.text.clone(),
+                        group: n.arg(1).map(|a| a.text.clone()),
+                    });
+                }
+            }
+            "init_fail" => {
+                cx.bare(n);
+                s.init_fail = true;
+            }
+            _ => unhandled(cx, n, Ctx::Script),
+        }
+    }
+    let Some(mut command) = command else {
+        cx.diags.error(
+            &node.span,
+            format!("vrrp_script {} has no 'script'", s.name),
+        );
+        return None;
+    };
+    command.user = user;
+    s.command = command;
+    // vrrp_scheduler.c: a zero timeout means the interval.
+    if s.timeout.is_zero() {
+        s.timeout = s.interval;
+    }
+    Some(s)
+}
+
+/// A `track_file NAME { file PATH; weight N [reverse]; init_file ... }`.
+pub(crate) fn track_file(cx: &mut Cx<'_>, node: &Node) -> Option<TrackFile> {
+    let name = block_name(cx, node)?;
+    let mut t = TrackFile {
+        name,
+        path: String::new(),
+        weight: 1,
+        reverse: false,
+        init_file: None,
+        span: node.span.clone(),
+    };
+    for n in cx.block(node) {
+        match n.keyword.as_str() {
+            "file" => {
+                if let Some(p) = cx.word(n, "a path") {
+                    t.path = p;
+                }
+            }
+            "weight" => {
+                cx.no_block(n);
+                cx.at_most(n, 2);
+                if let Some(a) = cx.need(n, 0, "a weight")
+                    && let Some(w) = cx.int_arg("weight", a, -254, 254)
+                {
+                    t.weight = w as i32;
+                }
+                match n.arg(1).map(|a| a.text.as_str()) {
+                    None | Some("noreverse") => {}
+                    Some("reverse") => t.reverse = true,
+                    Some(o) => cx.diags.error(
+                        &n.args[1].span,
+                        format!("unknown weight option '{o}' (only 'reverse')"),
+                    ),
+                }
+            }
+            "init_file" => {
+                cx.no_block(n);
+                cx.at_most(n, 2);
+                let mut value = 0i64;
+                let mut overwrite = false;
+                for a in &n.args {
+                    if a.text == "overwrite" {
+                        overwrite = true;
+                    } else if let Some(v) =
+                        cx.int_arg("init_file", a, i64::from(i32::MIN), i64::from(i32::MAX))
+                    {
+                        value = v;
+                    }
+                }
+                t.init_file = Some((value, overwrite));
+            }
+            _ => unhandled(cx, n, Ctx::TrackFile),
+        }
+    }
+    if t.path.is_empty() {
+        cx.diags
+            .error(&node.span, format!("track_file {} has no 'file'", t.name));
+        return None;
+    }
+    Some(t)
+}
