@@ -13,6 +13,7 @@ mod dest;
 mod diff;
 mod op;
 pub mod render;
+pub mod sched;
 mod service;
 mod table;
 
