@@ -14,9 +14,8 @@ fn checker(c: &Checker) -> String {
     let mut s = c.kind.keyword().to_string();
     if let Some(co) = &c.conn {
         s.push_str(&format!(
-            " {}:{} timeout {}s",
-            co.connect_ip,
-            co.connect_port,
+            " {} timeout {}s",
+            std::net::SocketAddr::new(co.connect_ip, co.connect_port),
             fmt_secs(co.connect_timeout)
         ));
     }

@@ -80,6 +80,13 @@ impl Cx<'_> {
                 );
                 None
             }
+            None if a.text.trim().parse::<i64>().is_ok() => {
+                self.diags.error(
+                    &a.span,
+                    format!("{kw} '{}' is out of range (must be {min}..{max})", a.text),
+                );
+                None
+            }
             None => {
                 self.diags
                     .error(&a.span, format!("{kw} '{}' is not a number", a.text));

@@ -526,6 +526,7 @@ pub(crate) fn virtual_server(
                         "virtual_server group '{g}': no virtual_server_group of that name{hint}"
                     ),
                 );
+                return None;
             }
             found
         }

@@ -306,8 +306,7 @@ fn virtual_ip(cx: &mut Cx<'_>, e: &Node) -> Option<VirtualIp> {
                     &opt.span,
                     format!("unknown option '{o}' for address {text}{hint}"),
                 );
-                i += 1;
-                continue;
+                break;
             }
         }
         i += 2;
@@ -343,6 +342,7 @@ pub(crate) fn vrrp_instance(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Op
     let g = &t.config.global;
     let mut state: Option<InitialState> = None;
     let mut vrid: Option<u8> = None;
+    let mut vrid_seen = false;
     let mut advert: Option<(Duration, Span, String)> = None;
     let mut version: Option<(VrrpVersion, Span)> = None;
     let mut auth_type: Option<(bool, Span)> = None; // true = AH
@@ -409,14 +409,22 @@ pub(crate) fn vrrp_instance(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Op
                         state = Some(InitialState::Backup);
                     }
                 }
-                Some(s) => cx.diags.error(
-                    &n.args[0].span,
-                    format!("unknown state '{s}' (MASTER or BACKUP)"),
-                ),
+                Some(s) => {
+                    let hint = super::super::diag::did_you_mean(s, ["MASTER", "BACKUP"])
+                        .map(|x| format!("; did you mean '{x}'?"))
+                        .unwrap_or_default();
+                    cx.diags.error(
+                        &n.args[0].span,
+                        format!("unknown state '{s}' (MASTER or BACKUP){hint}"),
+                    )
+                }
                 None => {}
             },
             "interface" => i.interface = cx.word(n, "an interface name").or(i.interface.take()),
-            "virtual_router_id" => vrid = cx.uint(n, 1, 255).map(|v| v as u8).or(vrid),
+            "virtual_router_id" => {
+                vrid_seen = true;
+                vrid = cx.uint(n, 1, 255).map(|v| v as u8).or(vrid);
+            }
             "priority" => {
                 if let Some(p) = cx.uint(n, 1, 255) {
                     i.priority = p as u8;
@@ -585,6 +593,7 @@ pub(crate) fn vrrp_instance(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Op
     i.state = state.unwrap_or(InitialState::Backup);
     match vrid {
         Some(v) => i.virtual_router_id = v,
+        None if vrid_seen => {}
         None => cx.diags.error(
             &node.span,
             format!("vrrp_instance {} has no virtual_router_id (1..255)", i.name),
