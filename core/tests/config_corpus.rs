@@ -20,7 +20,11 @@ fn load_tree(dir: &Path, base: &Path, src: &mut MemorySource) {
         if p.is_dir() {
             load_tree(&p, base, src);
         } else {
-            let rel = p.strip_prefix(base).unwrap().to_string_lossy().replace('\\', "/");
+            let rel = p
+                .strip_prefix(base)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             src.insert(rel, std::fs::read(&p).unwrap());
         }
     }
@@ -66,8 +70,16 @@ fn valid_configs() {
             .filter(|d| d.is_error())
             .map(|d| d.to_string())
             .collect();
-        assert!(back_errors.is_empty(), "{name}: dump does not parse:\n{}", back_errors.join("\n"));
-        assert_eq!(back.config.as_ref(), Some(&cfg), "{name}: dump does not parse back to the same config");
+        assert!(
+            back_errors.is_empty(),
+            "{name}: dump does not parse:\n{}",
+            back_errors.join("\n")
+        );
+        assert_eq!(
+            back.config.as_ref(),
+            Some(&cfg),
+            "{name}: dump does not parse back to the same config"
+        );
         let text = format!(
             "diagnostics:\n{}\n\nsummary:\n{}\n\ndump:\n{}",
             diags.join("\n"),

@@ -12,7 +12,10 @@ fn seed_dir() -> PathBuf {
 }
 
 fn md5_hex(bytes: &[u8]) -> String {
-    Md5::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Md5::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// MD5 sums of `../shared/seed/lb{1,2}.keepalived.conf` as the article
@@ -28,7 +31,9 @@ fn seed_copies_are_verbatim() {
         let ours = std::fs::read(seed_dir().join(name)).unwrap();
         assert_eq!(md5_hex(&ours), sum, "{name} differs from the shipped copy");
         // When the shared folder is beside the repository, compare bytes too.
-        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/seed").join(name);
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/seed")
+            .join(name);
         if let Ok(theirs) = std::fs::read(shipped) {
             assert_eq!(ours, theirs, "{name} differs from ../shared/seed/{name}");
         }
@@ -53,14 +58,24 @@ fn lb1_parses() {
     insta::assert_snapshot!("lb1_summary", config::summary(&cfg));
     insta::assert_snapshot!("lb1_dump", config::dump(&cfg));
     let i = &cfg.vrrp_instances[0];
-    assert_eq!((i.name.as_str(), i.priority, i.virtual_router_id), ("apache", 100, 51));
+    assert_eq!(
+        (i.name.as_str(), i.priority, i.virtual_router_id),
+        ("apache", 100, 51)
+    );
     assert_eq!(i.state, config::InitialState::Master);
     let vs = &cfg.virtual_servers[0];
     assert_eq!(vs.scheduler, config::Scheduler::Rr);
     assert_eq!(vs.forwarding, config::Forwarding::Dr);
     let t = &vs.real_servers[0].checkers[0].timing;
     // nb_get_retry 3 is retry 3; delay_loop 6 inherited from the VS.
-    assert_eq!((t.retry, t.delay_loop.as_secs(), t.delay_before_retry.as_secs()), (3, 6, 3));
+    assert_eq!(
+        (
+            t.retry,
+            t.delay_loop.as_secs(),
+            t.delay_before_retry.as_secs()
+        ),
+        (3, 6, 3)
+    );
 }
 
 #[test]
