@@ -1,4 +1,4 @@
-//! `vigil check-config [--dump | --table] FILE`: parse a keepalived.conf
+//! `vigil check-config [--dump] FILE`: parse a keepalived.conf
 //! (with its includes) and report every diagnostic as
 //! `FILE:LINE:COL: error|warning: message`; exit 0 when the config can
 //! run (warnings allowed), 1 when it has errors.
@@ -11,12 +11,8 @@ use vigil_core::config::{self, source::FsSource};
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Print the normalised config as keepalived.conf text instead of the summary.
-    #[arg(long, conflicts_with = "table")]
-    pub dump: bool,
-    /// Print the IPVS table this config asks for when every real server
-    /// is healthy, as `ipvsadm -Ln` shows it.
     #[arg(long)]
-    pub table: bool,
+    pub dump: bool,
     /// The keepalived.conf to check.
     pub file: String,
 }
@@ -38,9 +34,6 @@ pub fn run(args: Args) -> ExitCode {
     };
     if args.dump {
         print!("{}", config::dump(&cfg));
-    } else if args.table {
-        eprintln!("vigil check-config --table: the IPVS table model is not available yet");
-        return ExitCode::from(2);
     } else {
         println!("{}", config::summary(&cfg));
     }
