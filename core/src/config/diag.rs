@@ -69,12 +69,10 @@ impl fmt::Display for Diagnostic {
 
 /// Collects diagnostics during one parse.
 #[derive(Debug, Default)]
-#[allow(dead_code)] // used by the parser, landing next
 pub(crate) struct Diags {
     pub(crate) list: Vec<Diagnostic>,
 }
 
-#[allow(dead_code)]
 impl Diags {
     pub(crate) fn error(&mut self, span: &Span, message: impl Into<String>) {
         self.list.push(Diagnostic::error(span, message));
@@ -82,10 +80,6 @@ impl Diags {
 
     pub(crate) fn warning(&mut self, span: &Span, message: impl Into<String>) {
         self.list.push(Diagnostic::warning(span, message));
-    }
-
-    pub(crate) fn has_errors(&self) -> bool {
-        self.list.iter().any(Diagnostic::is_error)
     }
 }
 
