@@ -11,7 +11,9 @@
 mod apply;
 mod dest;
 mod diff;
+mod forward;
 mod op;
+pub mod persist;
 pub mod render;
 pub mod sched;
 mod service;
@@ -20,6 +22,7 @@ mod table;
 pub use apply::{ApplyError, ApplyErrorKind, apply, apply_one};
 pub use dest::{Dest, DestKey, ForwardMethod};
 pub use diff::{Drainer, Plan, diff, plan};
+pub use forward::{ConnId, Forwarder, Placed, Refused};
 pub use op::Op;
 pub use render::ipvsadm_ln;
 pub use service::{

@@ -231,6 +231,21 @@ impl Pool {
         p
     }
 
+    /// The same pool after its service was deleted and added again with
+    /// `service`: no destinations, fresh scheduler state, but the deleted
+    /// destinations old connections still hold stay revivable.
+    pub fn recreated(self, service: &Service) -> Pool {
+        let mut p = Pool::new(self.family, service);
+        p.trash = self.trash;
+        p.next_id = self.next_id;
+        p
+    }
+
+    /// Whether nothing is left: no destinations, none held by connections.
+    pub fn is_idle(&self) -> bool {
+        self.dests.is_empty() && self.trash.is_empty()
+    }
+
     /// The service parameters.
     pub fn service(&self) -> &Service {
         &self.service
