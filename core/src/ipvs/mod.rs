@@ -9,9 +9,11 @@
 //! - [`render`] prints a table exactly as `ipvsadm -Ln` does.
 
 mod apply;
+mod desired;
 mod dest;
 mod diff;
 mod forward;
+mod health;
 mod op;
 pub mod persist;
 pub mod render;
@@ -20,9 +22,11 @@ mod service;
 mod table;
 
 pub use apply::{ApplyError, ApplyErrorKind, apply, apply_one};
+pub use desired::{HealthView, MAX_RANGE, desired, owned_services};
 pub use dest::{Dest, DestKey, ForwardMethod};
 pub use diff::{Drainer, Plan, diff, plan};
 pub use forward::{ConnId, Forwarder, Placed, Refused};
+pub use health::{Health, RsHealth, VsHealth, initial_quorum, next_quorum, real_weight};
 pub use op::Op;
 pub use render::ipvsadm_ln;
 pub use service::{

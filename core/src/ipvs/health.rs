@@ -1,0 +1,185 @@
+//! What the health-check engine tells the table builder: which real
+//! servers are alive at which weight, and whether each virtual server has
+//! quorum. Quorum has hysteresis, so it is state the engine keeps; the
+//! rules it follows (keepalived's `set_quorum_states` and
+//! `update_quorum_state`) are here so both sides agree.
+
+use crate::config::{Config, VirtualServer};
+
+/// The health of one real server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RsHealth {
+    /// Whether its checkers currently pass (keepalived's `ISALIVE`).
+    pub alive: bool,
+    /// Its effective weight (the configured one, as changed by
+    /// `misc_dynamic`; keepalived keeps it signed and clamps it with
+    /// [`real_weight`]).
+    pub weight: i64,
+}
+
+/// The health of one virtual server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VsHealth {
+    /// Whether it has quorum (`quorum_state_up`).
+    pub quorum_up: bool,
+    /// Its real servers, in config order.
+    pub real_servers: Vec<RsHealth>,
+}
+
+/// The health of every virtual server, in config order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Health {
+    /// One entry per `virtual_server`, in config order. A missing entry
+    /// (or real server) counts as all up at the configured weight.
+    pub virtual_servers: Vec<VsHealth>,
+}
+
+/// keepalived's `real_weight`: the effective weight clamped to
+/// `0..=i32::MAX`, the weight IPVS gets.
+pub fn real_weight(effective: i64) -> u32 {
+    effective.clamp(0, i32::MAX as i64) as u32
+}
+
+impl VsHealth {
+    /// Every real server of `vs` alive at its configured weight, quorum as
+    /// keepalived sets it at start-up.
+    pub fn all_up(vs: &VirtualServer) -> VsHealth {
+        VsHealth::with_alive(vs, |_| true)
+    }
+
+    /// keepalived's start-up state: a real server with an `alpha` checker
+    /// starts down, the others up; quorum from that.
+    pub fn initial(vs: &VirtualServer) -> VsHealth {
+        VsHealth::with_alive(vs, |i| {
+            !vs.real_servers[i].checkers.iter().any(|c| c.timing.alpha)
+        })
+    }
+
+    fn with_alive(vs: &VirtualServer, alive: impl Fn(usize) -> bool) -> VsHealth {
+        let real_servers = (0..vs.real_servers.len())
+            .map(|i| RsHealth {
+                alive: alive(i),
+                weight: vs.real_servers[i].weight as i64,
+            })
+            .collect();
+        let mut h = VsHealth {
+            quorum_up: false,
+            real_servers,
+        };
+        h.quorum_up = initial_quorum(vs, h.live_weight());
+        h
+    }
+
+    /// keepalived's `weigh_live_realservers`: the summed real weight of the
+    /// alive real servers.
+    pub fn live_weight(&self) -> i64 {
+        self.real_servers
+            .iter()
+            .filter(|r| r.alive)
+            .map(|r| real_weight(r.weight) as i64)
+            .sum()
+    }
+}
+
+/// keepalived's `set_quorum_states`: quorum at start-up is
+/// `live_weight >= quorum + hysteresis`.
+pub fn initial_quorum(vs: &VirtualServer, live_weight: i64) -> bool {
+    live_weight >= vs.quorum as i64 + vs.hysteresis as i64
+}
+
+/// keepalived's `update_quorum_state`: quorum is gained at
+/// `quorum + hysteresis` and lost below `quorum - hysteresis` (or at a
+/// live weight of 0).
+pub fn next_quorum(vs: &VirtualServer, quorum_up: bool, live_weight: i64) -> bool {
+    let h = vs.hysteresis as i64;
+    let threshold = vs.quorum as i64 + if quorum_up { -h } else { h };
+    if !quorum_up && live_weight >= threshold {
+        true
+    } else if quorum_up && (live_weight == 0 || live_weight < threshold) {
+        false
+    } else {
+        quorum_up
+    }
+}
+
+impl Health {
+    /// Every real server alive at its configured weight.
+    pub fn all_up(config: &Config) -> Health {
+        Health {
+            virtual_servers: config
+                .virtual_servers
+                .iter()
+                .map(VsHealth::all_up)
+                .collect(),
+        }
+    }
+
+    /// keepalived's start-up state (`alpha` real servers down).
+    pub fn initial(config: &Config) -> Health {
+        Health {
+            virtual_servers: config
+                .virtual_servers
+                .iter()
+                .map(VsHealth::initial)
+                .collect(),
+        }
+    }
+
+    /// Real server `rs` of virtual server `vs` (indices in config order).
+    pub fn rs_mut(&mut self, vs: usize, rs: usize) -> Option<&mut RsHealth> {
+        self.virtual_servers.get_mut(vs)?.real_servers.get_mut(rs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse_str;
+
+    fn vs(quorum: u32, hysteresis: u32) -> VirtualServer {
+        let text = format!(
+            "virtual_server 192.0.2.1 80 {{\n protocol TCP\n quorum {quorum}\n hysteresis {hysteresis}\n \
+             real_server 198.51.100.1 80 {{ weight 2 }}\n real_server 198.51.100.2 80 {{ weight 3 }}\n}}\n"
+        );
+        let parsed = parse_str("t.conf", &text);
+        parsed
+            .config
+            .unwrap_or_else(|| panic!("{:?}", parsed.diagnostics))
+            .virtual_servers
+            .remove(0)
+    }
+
+    #[test]
+    fn real_weight_clamps() {
+        assert_eq!(real_weight(-5), 0);
+        assert_eq!(real_weight(7), 7);
+        assert_eq!(real_weight(i64::MAX), i32::MAX as u32);
+    }
+
+    #[test]
+    fn quorum_with_hysteresis() {
+        let v = vs(4, 1);
+        // Start: needs 4 + 1.
+        assert!(initial_quorum(&v, 5));
+        assert!(!initial_quorum(&v, 4));
+        // Up: lost below 4 - 1.
+        assert!(next_quorum(&v, true, 3));
+        assert!(!next_quorum(&v, true, 2));
+        assert!(!next_quorum(&v, true, 0));
+        // Down: regained at 4 + 1.
+        assert!(!next_quorum(&v, false, 4));
+        assert!(next_quorum(&v, false, 5));
+        let h = VsHealth::all_up(&v);
+        assert_eq!(h.live_weight(), 5);
+        assert!(h.quorum_up);
+        let mut down = h.clone();
+        down.real_servers[1].alive = false;
+        assert_eq!(down.live_weight(), 2);
+    }
+
+    #[test]
+    fn zero_live_weight_always_loses_quorum() {
+        let v = vs(1, 5);
+        assert!(!next_quorum(&v, true, 0));
+    }
+}
