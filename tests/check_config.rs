@@ -69,3 +69,29 @@ fn missing_file_is_an_error() {
         "{err}"
     );
 }
+
+/// The reference deployment's table with both real servers up, as the
+/// article shows it from `ipvsadm -Ln` on lb2 (SEED.md, step 2). ipvsadm
+/// pads the InActConn column (`%-10u`), so lines end in spaces.
+#[test]
+fn table_is_ipvsadm_ln() {
+    for conf in [
+        "scenarios/seed/lb1.keepalived.conf",
+        "scenarios/seed/lb2.keepalived.conf",
+    ] {
+        let (code, out, err) = vigil(&["check-config", "--table", conf]);
+        assert_eq!(code, 0, "{err}");
+        let expected = "IP Virtual Server version 1.2.1 (size=4096)\n\
+            Prot LocalAddress:Port Scheduler Flags\n  \
+            -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n\
+            TCP  172.17.1.160:80 rr\n  \
+            -> 172.17.1.152:80              Route   1      0          0         \n  \
+            -> 172.17.1.153:80              Route   1      0          0         \n";
+        assert_eq!(out, expected);
+        let trimmed: Vec<&str> = out.lines().map(str::trim_end).collect();
+        assert_eq!(
+            trimmed[4],
+            "  -> 172.17.1.152:80              Route   1      0          0"
+        );
+    }
+}

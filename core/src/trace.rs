@@ -19,12 +19,15 @@ use crate::time::Instant;
 pub enum Event {
     /// A VRRP instance event (component `vrrp/<instance>`).
     Vrrp(crate::vrrp::Event),
+    /// An IPVS event: ops, foreign services, placed flows (component `ipvs`).
+    Ipvs(crate::ipvs::Event),
 }
 
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Event::Vrrp(e) => e.fmt(f),
+            Event::Ipvs(e) => e.fmt(f),
         }
     }
 }

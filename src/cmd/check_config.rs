@@ -1,4 +1,4 @@
-//! `vigil check-config [--dump] FILE`: parse a keepalived.conf
+//! `vigil check-config [--dump | --table] FILE`: parse a keepalived.conf
 //! (with its includes) and report every diagnostic as
 //! `FILE:LINE:COL: error|warning: message`; exit 0 when the config can
 //! run (warnings allowed), 1 when it has errors.
@@ -6,13 +6,18 @@
 use std::process::ExitCode;
 
 use vigil_core::config::{self, source::FsSource};
+use vigil_core::ipvs;
 
 /// Arguments of `vigil check-config`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Print the normalised config as keepalived.conf text instead of the summary.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "table")]
     pub dump: bool,
+    /// Print the IPVS table the config asks for when every real server is
+    /// healthy, exactly as `ipvsadm -Ln` shows it.
+    #[arg(long)]
+    pub table: bool,
     /// The keepalived.conf to check.
     pub file: String,
 }
@@ -32,7 +37,10 @@ pub fn run(args: Args) -> ExitCode {
         );
         return ExitCode::from(1);
     };
-    if args.dump {
+    if args.table {
+        let table = ipvs::desired(&cfg, &ipvs::Health::all_up(&cfg));
+        print!("{}", ipvs::ipvsadm_ln(&table));
+    } else if args.dump {
         print!("{}", config::dump(&cfg));
     } else {
         println!("{}", config::summary(&cfg));

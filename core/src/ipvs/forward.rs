@@ -26,6 +26,14 @@ use crate::time::Instant;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ConnId(u64);
 
+impl ConnId {
+    /// A connection id for tests elsewhere in the crate.
+    #[cfg(test)]
+    pub(crate) fn for_tests(n: u64) -> ConnId {
+        ConnId(n)
+    }
+}
+
 impl std::fmt::Display for ConnId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "c{}", self.0)

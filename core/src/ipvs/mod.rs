@@ -3,15 +3,23 @@
 //!
 //! - [`Table`] holds services ([`ServiceKey`] -> [`Service`]) and their
 //!   destinations ([`DestKey`] -> [`Dest`]) in a fixed order.
+//! - [`desired`] builds the table a [`crate::config::Config`] asks for under
+//!   the current [`Health`] (keepalived 2.2.7's semantics).
 //! - [`diff`]/[`plan`] give the ordered, minimal [`Op`]s from the kernel's
 //!   table to the desired one; [`apply`] is the model of what the kernel
 //!   then holds; [`Drainer`] removes destinations gracefully.
-//! - [`render`] prints a table exactly as `ipvsadm -Ln` does.
+//! - [`render`] prints a table exactly as `ipvsadm -Ln` (and `--stats`,
+//!   `--thresholds`, `--persistent-conn`) does.
+//! - [`sched`] models Linux 6.1's schedulers; [`persist`] its persistence
+//!   templates; [`Forwarder`] puts them together to place simulated flows
+//!   as the kernel would.
+//! - [`Event`] is the component's trace vocabulary (`ipvs ...`).
 
 mod apply;
 mod desired;
 mod dest;
 mod diff;
+mod event;
 mod forward;
 mod health;
 mod op;
@@ -25,6 +33,7 @@ pub use apply::{ApplyError, ApplyErrorKind, apply, apply_one};
 pub use desired::{HealthView, MAX_RANGE, desired, owned_services};
 pub use dest::{Dest, DestKey, ForwardMethod};
 pub use diff::{Drainer, Plan, diff, plan};
+pub use event::Event;
 pub use forward::{ConnId, Forwarder, Placed, Refused};
 pub use health::{Health, RsHealth, VsHealth, initial_quorum, next_quorum, real_weight};
 pub use op::Op;
