@@ -9,13 +9,15 @@
 //! - [`config`]: keepalived.conf parsing, typed config, diagnostics.
 //! - [`check`]: health-check scheduling and verdicts.
 //! - [`ipvs`]: the IPVS table model, its diff and the kernel's schedulers.
-//! - [`trace`]: the event vocabulary every driver shares.
+//! - [`trace`]: the event vocabulary every driver shares, with the
+//!   harnesses' own events in [`harness`].
 //!
 //! Core never reads a clock, never sleeps, never spawns and never does I/O
 //! (the optional `fs` feature adds a filesystem source for config includes).
 
 pub mod check;
 pub mod config;
+pub mod harness;
 pub mod ipvs;
 pub mod packet;
 pub mod rng;

@@ -55,13 +55,27 @@ impl Instant {
 impl Add<Duration> for Instant {
     type Output = Instant;
     fn add(self, rhs: Duration) -> Instant {
-        Instant(self.0.saturating_add(rhs.as_nanos().min(u64::MAX as u128) as u64))
+        Instant(
+            self.0
+                .saturating_add(rhs.as_nanos().min(u64::MAX as u128) as u64),
+        )
     }
 }
 
 impl AddAssign<Duration> for Instant {
     fn add_assign(&mut self, rhs: Duration) {
         *self = *self + rhs;
+    }
+}
+
+impl Sub<Duration> for Instant {
+    type Output = Instant;
+    /// Saturates at the origin.
+    fn sub(self, rhs: Duration) -> Instant {
+        Instant(
+            self.0
+                .saturating_sub(rhs.as_nanos().min(u64::MAX as u128) as u64),
+        )
     }
 }
 
@@ -109,7 +123,10 @@ mod tests {
         let a = Instant::from_secs(1);
         assert_eq!(Instant::ZERO - a, Duration::ZERO);
         assert_eq!(a - Instant::ZERO, Duration::from_secs(1));
-        assert_eq!(Instant::from_nanos(u64::MAX) + Duration::from_secs(1), Instant::from_nanos(u64::MAX));
+        assert_eq!(
+            Instant::from_nanos(u64::MAX) + Duration::from_secs(1),
+            Instant::from_nanos(u64::MAX)
+        );
     }
 
     #[test]

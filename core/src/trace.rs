@@ -19,15 +19,22 @@ use crate::time::Instant;
 pub enum Event {
     /// A VRRP instance event (component `vrrp/<instance>`).
     Vrrp(crate::vrrp::Event),
+    /// A health-check event (component `check`, `check/<target>`,
+    /// `check/<vs>`).
+    Check(crate::check::Event),
     /// An IPVS event: ops, foreign services, placed flows (component `ipvs`).
     Ipvs(crate::ipvs::Event),
+    /// A harness event: faults, ARP caches, client service.
+    Harness(crate::harness::Event),
 }
 
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Event::Vrrp(e) => e.fmt(f),
+            Event::Check(e) => e.fmt(f),
             Event::Ipvs(e) => e.fmt(f),
+            Event::Harness(e) => e.fmt(f),
         }
     }
 }

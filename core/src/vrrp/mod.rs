@@ -10,6 +10,7 @@
 mod announce;
 mod config;
 mod event;
+mod from_config;
 mod instance;
 mod io;
 mod reject;
@@ -22,6 +23,7 @@ mod vip;
 
 pub use config::{GarpConfig, InitialState, InstanceConfig, TrackSpec};
 pub use event::{Event, EventKind, GarpCause, Reason};
+pub use from_config::{DEFAULT_INTERFACE, interval};
 pub use instance::{Instance, PRIORITY_OWNER, PRIORITY_STOP};
 pub use io::{Input, Notify, NotifyState, Output, Transmit};
 pub use reject::Reject;

@@ -883,3 +883,30 @@ fn ah_advert_is_reported_unsupported() {
     );
     assert_eq!(r.instance("apache").unwrap().stats().ah_unsupported, 1);
 }
+
+/// The seed's keepalived.conf files resolve to what the tests above use.
+#[test]
+fn seed_configs_map_to_instance_configs() {
+    for (name, file) in [
+        (
+            "lb1",
+            include_str!("../../../scenarios/seed/lb1.keepalived.conf"),
+        ),
+        (
+            "lb2",
+            include_str!("../../../scenarios/seed/lb2.keepalived.conf"),
+        ),
+    ] {
+        let parsed = crate::config::parse_str(name, file);
+        let cfg = parsed.config.expect("seed config parses");
+        let inst = &cfg.vrrp_instances[0];
+        let src = seed(name).src;
+        let mut got = InstanceConfig::from_config(&cfg, inst, src);
+        let mut want = seed(name);
+        // lb2's article config names its interface ens32.
+        want.interface = got.interface.clone();
+        assert_eq!(got.interface, if name == "lb1" { "eth0" } else { "ens32" });
+        got.interface = want.interface.clone();
+        assert_eq!(got, want, "{name}");
+    }
+}

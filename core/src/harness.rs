@@ -1,0 +1,78 @@
+//! Trace events of the harnesses that drive core (simulator, namespaces,
+//! replay): injected faults, what clients' ARP caches say, and whether
+//! clients get answers. They share the trace vocabulary with core's own
+//! events so that both harnesses' traces read alike.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use crate::trace::Fields;
+
+/// An event of a harness.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A fault or repair was injected (component `fault`).
+    Fault {
+        /// The action (`crash`, `restart`, `stop`, `partition`, …).
+        action: String,
+        /// Its parameters as `key=value` text (may be empty).
+        detail: String,
+    },
+    /// A client's ARP (or neighbour) cache entry for a VIP changed
+    /// (component `arp`).
+    ArpCache {
+        /// The VIP.
+        vip: IpAddr,
+        /// The node it now resolves to.
+        holder: String,
+        /// The node it resolved to before, if any.
+        previous: Option<String>,
+    },
+    /// A client's requests started failing or succeeding again
+    /// (component `client`).
+    Service {
+        /// Whether requests succeed now.
+        up: bool,
+        /// Requests that failed in the outage that just ended (on `up`).
+        failed: u64,
+        /// Why the first request failed (on down).
+        reason: Option<String>,
+    },
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Fault { action, detail } => {
+                write!(f, "fault {action}")?;
+                if !detail.is_empty() {
+                    write!(f, " {detail}")?;
+                }
+            }
+            Event::ArpCache {
+                vip,
+                holder,
+                previous,
+            } => {
+                f.write_str("arp cache")?;
+                Fields::new(f)
+                    .field("vip", vip)
+                    .field("now", holder)
+                    .opt("was", previous.as_ref());
+            }
+            Event::Service { up, failed, reason } => {
+                f.write_str(if *up {
+                    "client service-up"
+                } else {
+                    "client service-down"
+                })?;
+                let mut w = Fields::new(f);
+                if *up {
+                    w.field("failed", failed);
+                }
+                w.opt("reason", reason.as_ref());
+            }
+        }
+        Ok(())
+    }
+}

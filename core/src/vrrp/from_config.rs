@@ -1,0 +1,120 @@
+//! From the typed keepalived.conf ([`crate::config`]) to what an
+//! instance runs ([`InstanceConfig`]).
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use super::config::{GarpConfig, InitialState, InstanceConfig, TrackSpec};
+use super::vip::Vip;
+use crate::config::{self, Authentication, VrrpInstance, VrrpVersion};
+use crate::packet::vrrp::{Auth, Interval};
+
+/// Interface name used when a `vrrp_instance` names none (keepalived
+/// requires one; `default_interface` in `global_defs` otherwise).
+pub const DEFAULT_INTERFACE: &str = "eth0";
+
+impl InstanceConfig {
+    /// The instance `inst` of `cfg`, run by a router whose primary
+    /// address on the instance's interface is `primary` (overridden by
+    /// `unicast_src_ip` / `mcast_src_ip`).
+    pub fn from_config(
+        cfg: &config::Config,
+        inst: &VrrpInstance,
+        primary: IpAddr,
+    ) -> InstanceConfig {
+        let interface = inst
+            .interface
+            .clone()
+            .or_else(|| cfg.global.default_interface.clone())
+            .unwrap_or_else(|| DEFAULT_INTERFACE.to_string());
+        let vips = inst.virtual_ipaddress.iter().map(vip).collect();
+        let mut c = InstanceConfig::new(
+            &inst.name,
+            &interface,
+            inst.virtual_router_id,
+            primary,
+            vips,
+        );
+        c.excluded_vips = inst.virtual_ipaddress_excluded.iter().map(vip).collect();
+        c.src = inst.unicast_src_ip.or(inst.mcast_src_ip).unwrap_or(primary);
+        c.priority = inst.priority;
+        c.interval = interval(inst.version, inst.advert_int);
+        c.auth = match &inst.authentication {
+            None => Auth::None,
+            Some(Authentication::Pass(p)) => Auth::pass(&String::from_utf8_lossy(p)),
+            // RFC 2338 AH is recognised, not supported: an instance that
+            // asks for it accepts no advert (each counted as a type mismatch).
+            Some(Authentication::Ah(_)) => Auth::Other {
+                kind: 2,
+                data: [0; 8],
+            },
+        };
+        if c.version() == crate::packet::vrrp::Version::V3 {
+            c.auth = Auth::None;
+        }
+        c.unicast_peers = inst.unicast_peers.clone();
+        c.initial = match inst.state {
+            config::InitialState::Master => InitialState::Master,
+            config::InitialState::Backup => InitialState::Backup,
+        };
+        c.preempt = inst.preempt;
+        c.preempt_delay = inst.preempt_delay;
+        let g = &inst.garp;
+        let ipv6 = c.src.is_ipv6();
+        c.garp = GarpConfig {
+            master_delay: g.master_delay,
+            master_repeat: g.master_repeat,
+            master_refresh: g.master_refresh.unwrap_or(Duration::ZERO),
+            master_refresh_repeat: g.master_refresh_repeat,
+            lower_prio_delay: g.lower_prio_delay,
+            lower_prio_repeat: g.lower_prio_repeat,
+            interval: if ipv6 {
+                cfg.global.garp.gna_interval
+            } else {
+                cfg.global.garp.interval
+            },
+        };
+        c.lower_prio_no_advert = g.lower_prio_no_advert;
+        c.higher_prio_send_advert = g.higher_prio_send_advert;
+        c.trackers = inst
+            .track_interfaces
+            .iter()
+            .map(|t| TrackSpec {
+                id: format!("if:{}", t.name),
+                weight: t.weight,
+                reverse: t.reverse,
+            })
+            .chain(inst.track_scripts.iter().map(|t| TrackSpec {
+                id: format!("script:{}", t.name),
+                weight: t.weight,
+                reverse: t.reverse,
+            }))
+            .chain(inst.track_files.iter().map(|t| TrackSpec {
+                id: format!("file:{}", t.name),
+                weight: t.weight,
+                reverse: t.reverse,
+            }))
+            .collect();
+        c
+    }
+}
+
+/// The advert interval in the unit of `version` (v2 whole seconds, v3
+/// centiseconds), clamped into what the wire can carry.
+pub fn interval(version: VrrpVersion, d: Duration) -> Interval {
+    match version {
+        VrrpVersion::V2 => Interval::Seconds(d.as_secs().clamp(1, 255) as u8),
+        VrrpVersion::V3 => Interval::Centiseconds((d.as_millis() / 10).clamp(1, 4095) as u16),
+    }
+}
+
+fn vip(v: &config::VirtualIp) -> Vip {
+    Vip {
+        addr: v.addr,
+        prefix_len: v.prefix_len,
+        dev: v.dev.clone(),
+        label: v.label.clone(),
+        broadcast: v.brd.map(IpAddr::V4),
+        scope: v.scope.map(|s| s.to_string()),
+    }
+}
