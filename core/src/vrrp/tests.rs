@@ -240,7 +240,7 @@ impl Lab {
         self.log
             .lines()
             .filter(|l| l.contains(&format!(" {name} -> send ")))
-            .map(|l| parse_time(l))
+            .map(parse_time)
             .filter(|&x| x <= t)
             .max()
             .unwrap()
