@@ -67,19 +67,26 @@ fn measure(name: &str, iters: usize, mut f: impl FnMut() -> usize) {
     );
 }
 
-fn vm_hwm() -> String {
+/// A `/proc/self/status` field (`VmHWM`, `VmRSS`), e.g. `27112 kB`.
+fn status(field: &str) -> String {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM"))
+                .find(|l| l.starts_with(field))
                 .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
         })
         .unwrap_or_else(|| "unknown".into())
 }
 
+fn vm_hwm() -> String {
+    status("VmHWM")
+}
+
 fn main() {
+    println!("before tables: VmRSS {}", status("VmRSS"));
     let base = big_table();
+    println!("after one table: VmRSS {}", status("VmRSS"));
     let copy = base.clone();
     let changed = one_percent_changed(&base);
     let empty = Table::new();
@@ -90,7 +97,10 @@ fn main() {
         DESTS,
         base.dest_count()
     );
-    println!("after building tables: VmHWM {}", vm_hwm());
+    println!(
+        "after three tables (t, copy, 1% changed): VmRSS {}",
+        status("VmRSS")
+    );
 
     measure("diff(t, copy of t)            [in sync]", 500, || {
         diff(&base, &copy).len()
