@@ -86,6 +86,27 @@ impl Router {
         self.out.drain(..)
     }
 
+    /// Applies `input` to the instance at `index` only (a driver's
+    /// per-instance facts: its own interface's link state); nothing when
+    /// there is no such instance.
+    pub fn handle(
+        &mut self,
+        now: Instant,
+        index: usize,
+        input: Input<'_>,
+    ) -> std::vec::Drain<'_, (usize, Output)> {
+        if let Some(inst) = self.instances.get_mut(index) {
+            self.out.extend(inst.handle(now, input).map(|o| (index, o)));
+        }
+        self.out.drain(..)
+    }
+
+    /// Takes the instances back, state and all (a driver rebuilding its
+    /// router on reload keeps the unchanged ones).
+    pub fn into_instances(self) -> Vec<Instance> {
+        self.instances
+    }
+
     /// Starts every instance.
     pub fn start(&mut self, now: Instant) -> std::vec::Drain<'_, (usize, Output)> {
         self.broadcast(now, Input::Start)
@@ -206,4 +227,39 @@ impl Router {
 fn v4(d: &[u8], at: usize) -> Option<IpAddr> {
     let b = d.get(at..at + 4)?;
     Some(IpAddr::from([b[0], b[1], b[2], b[3]]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vrrp::{InstanceConfig, State, Vip};
+
+    fn inst(name: &str, interface: &str, vrid: u8) -> Instance {
+        let src: IpAddr = "192.0.2.1".parse().unwrap();
+        let vip = Vip::host("192.0.2.100".parse().unwrap());
+        Instance::new(InstanceConfig::new(name, interface, vrid, src, vec![vip]))
+    }
+
+    #[test]
+    fn handle_reaches_one_instance_only() {
+        let mut r = Router::new(vec![inst("a", "eth0", 1), inst("b", "eth1", 2)]);
+        let _ = r.start(Instant::ZERO).count();
+        let outs: Vec<_> = r
+            .handle(Instant::ZERO, 1, Input::Link { up: false })
+            .collect();
+        assert!(outs.iter().all(|(i, _)| *i == 1));
+        assert_eq!(r.instances()[0].state(), State::Backup);
+        assert_eq!(r.instances()[1].state(), State::Fault);
+        assert_eq!(r.handle(Instant::ZERO, 7, Input::Shutdown).count(), 0);
+    }
+
+    #[test]
+    fn into_instances_keeps_state() {
+        let mut r = Router::new(vec![inst("a", "eth0", 1)]);
+        let _ = r.start(Instant::ZERO).count();
+        let back = r.into_instances();
+        assert_eq!(back[0].state(), State::Backup);
+        let r2 = Router::new(back);
+        assert!(r2.next_deadline().is_some());
+    }
 }
