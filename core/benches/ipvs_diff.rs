@@ -41,7 +41,7 @@ fn one_percent_changed(t: &Table) -> Table {
         let e = c.service_mut(&k).unwrap();
         let dks: Vec<DestKey> = e.dests().iter().map(|(dk, _)| *dk).collect();
         for dk in dks {
-            if n % 100 == 0 {
+            if n.is_multiple_of(100) {
                 e.dest_mut(&dk).unwrap().weight += 10;
             }
             n += 1;
