@@ -550,3 +550,163 @@ pub fn warmup_delay(warmup: Duration, rng: &mut Rng) -> Duration {
     let r = u128::from(rng.below(1 << 31));
     Duration::from_micros((us * r / RAND_MAX) as u64)
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::check::probe::NetError;
+    use crate::check::verdict::Failure;
+    use crate::rng::Rng;
+
+    const LOOP: Duration = Duration::from_secs(10);
+    const DBR: Duration = Duration::from_secs(3);
+
+    fn timing(retry: u32, alpha: bool) -> CheckTiming {
+        CheckTiming {
+            delay_loop: LOOP,
+            retry,
+            delay_before_retry: DBR,
+            warmup: Duration::ZERO,
+            alpha,
+            log_all_failures: false,
+        }
+    }
+
+    fn verdict(pass: bool) -> Verdict {
+        if pass {
+            Verdict::PASS
+        } else {
+            Verdict::Fail(Failure::Net(NetError::Refused))
+        }
+    }
+
+    /// Feeds `results` one probe at a time; returns (up, delay) after each.
+    fn drive(s: &mut Schedule, results: &[bool]) -> Vec<(bool, Duration)> {
+        let mut now = Instant::ZERO;
+        s.start(now, &mut Rng::new(1));
+        let mut out = Vec::new();
+        for &r in results {
+            now = s.due().unwrap();
+            assert_eq!(s.fire(now), Fire::Probe { url: 0 });
+            let step = s.complete(now, verdict(r));
+            out.push((s.is_up(), step.next - now));
+        }
+        out
+    }
+
+    proptest! {
+        /// TCP_CHECK against a plain model of keepalived's rule: the first
+        /// result decides; then a pass brings it up at once, and retry + 1
+        /// consecutive failures take it down; a failure with retries left
+        /// is retried after delay_before_retry, the others wait
+        /// delay_loop; the cycle goes on while down.
+        #[test]
+        fn tcp_matches_the_retry_model(retry in 0u32..4, alpha: bool,
+                                       results in proptest::collection::vec(any::<bool>(), 1..60)) {
+            let mut s = Schedule::new(&timing(retry, alpha), Discipline::Tcp, Extensions::default());
+            let got = drive(&mut s, &results);
+            let (mut up, mut c, mut first) = (!alpha, 0u32, true);
+            for (i, &r) in results.iter().enumerate() {
+                let delay;
+                if r {
+                    up = true;
+                    c = 0;
+                    delay = LOOP;
+                } else if first {
+                    up = false;
+                    delay = LOOP;
+                } else {
+                    c += 1;
+                    if c > retry {
+                        c = 0;
+                        up = false;
+                        delay = LOOP;
+                    } else {
+                        delay = DBR;
+                    }
+                }
+                first = false;
+                prop_assert_eq!(got[i], (up, delay), "step {} of {:?}", i, results);
+            }
+        }
+
+        /// PING/UDP/DNS: the same while up, but no retry cycle while down.
+        #[test]
+        fn retry_while_up_matches_the_model(retry in 0u32..4,
+                                            results in proptest::collection::vec(any::<bool>(), 1..60)) {
+            let mut s = Schedule::new(&timing(retry, false), Discipline::RetryWhileUp, Extensions::default());
+            let got = drive(&mut s, &results);
+            let (mut up, mut c, mut first) = (true, 0u32, true);
+            for (i, &r) in results.iter().enumerate() {
+                let delay;
+                if r {
+                    up = true;
+                    c = 0;
+                    delay = LOOP;
+                } else if first || !up {
+                    up = false;
+                    delay = LOOP;
+                } else {
+                    c += 1;
+                    if c > retry {
+                        c = 0;
+                        up = false;
+                        delay = LOOP;
+                    } else {
+                        delay = DBR;
+                    }
+                }
+                first = false;
+                prop_assert_eq!(got[i], (up, delay), "step {} of {:?}", i, results);
+            }
+        }
+
+        /// The warmup share stays within [0, warmup].
+        #[test]
+        fn warmup_within_bounds(seed: u64, ms in 0u64..100_000) {
+            let w = Duration::from_millis(ms);
+            prop_assert!(warmup_delay(w, &mut Rng::new(seed)) <= w);
+        }
+    }
+
+    #[test]
+    fn transitions_are_reported_once() {
+        let mut s = Schedule::new(&timing(1, false), Discipline::Tcp, Extensions::default());
+        let mut now = Instant::ZERO;
+        s.start(now, &mut Rng::new(1));
+        let mut seen = Vec::new();
+        for r in [true, true, false, false, false, true] {
+            now = s.due().unwrap();
+            s.fire(now);
+            seen.push(s.complete(now, verdict(r)).transition);
+        }
+        assert_eq!(
+            seen,
+            vec![
+                Some(Transition::FirstRun {
+                    up: true,
+                    notify: false
+                }),
+                None,
+                None,
+                Some(Transition::Changed { up: false }),
+                None,
+                Some(Transition::Changed { up: true }),
+            ]
+        );
+    }
+
+    #[test]
+    fn suspended_schedule_skips_and_keeps_its_state() {
+        let mut s = Schedule::new(&timing(1, false), Discipline::Tcp, Extensions::default());
+        s.start(Instant::ZERO, &mut Rng::new(1));
+        assert!(s.set_enabled(false));
+        assert!(!s.set_enabled(false));
+        let at = s.due().unwrap();
+        assert_eq!(s.fire(at), Fire::Skip);
+        assert_eq!(s.due(), Some(at + LOOP));
+        assert!(s.is_up() && !s.has_run() && !s.in_flight());
+    }
+}

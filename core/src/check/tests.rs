@@ -457,9 +457,23 @@ fn sorry_server_at_start_when_quorum_is_not_met() {
         q[0].to_string(),
         "quorum 192.0.2.10:80/tcp down sorry-in=203.0.113.9:80"
     );
+    assert_eq!(
+        w.engine.health().to_string(),
+        "vs 192.0.2.10:80/tcp quorum=down sorry=203.0.113.9:80(active)\n\
+         \x20 rs 198.51.100.1:80 dead weight=1\n\
+         \x20 rs 198.51.100.2:80 dead weight=1\n\
+         \x20 rs 198.51.100.3:80 dead weight=1\n"
+    );
     // The three servers come up at 1 s; quorum comes back with the third.
     w.run_until(t(1.0));
     assert!(w.engine.health().virtual_servers[0].quorum_up);
+    assert_eq!(
+        w.engine.health().to_string(),
+        "vs 192.0.2.10:80/tcp quorum=up sorry=203.0.113.9:80\n\
+         \x20 rs 198.51.100.1:80 alive weight=1\n\
+         \x20 rs 198.51.100.2:80 alive weight=1\n\
+         \x20 rs 198.51.100.3:80 alive weight=1\n"
+    );
 }
 
 #[test]
