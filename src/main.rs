@@ -20,11 +20,14 @@ struct Cli {
 enum Command {
     /// Check a keepalived.conf: diagnostics, summary, normalised dump, IPVS table.
     CheckConfig(cmd::check_config::Args),
+    /// Run a failover scenario in the deterministic simulator (default: the reference deployment).
+    Run(cmd::run::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::CheckConfig(args) => cmd::check_config::run(args),
+        Command::Run(args) => cmd::run::run(args),
     }
 }

@@ -28,14 +28,18 @@ pub enum Event {
         /// The node it resolved to before, if any.
         previous: Option<String>,
     },
-    /// A client's requests started failing or succeeding again
-    /// (component `client`).
+    /// The share of a client's requests that succeed changed (component
+    /// `client`), judged per second of request start times.
     Service {
-        /// Whether requests succeed now.
-        up: bool,
-        /// Requests that failed in the outage that just ended (on `up`).
+        /// `up` (all succeed), `degraded` (some fail) or `down` (all fail).
+        state: &'static str,
+        /// The second (of request start times) that showed it.
+        since: crate::time::Instant,
+        /// Requests of that second that succeeded.
+        ok: u64,
+        /// Requests of that second that failed.
         failed: u64,
-        /// Why the first request failed (on down).
+        /// Why the first failing request of that second failed.
         reason: Option<String>,
     },
 }
@@ -60,17 +64,14 @@ impl fmt::Display for Event {
                     .field("now", holder)
                     .opt("was", previous.as_ref());
             }
-            Event::Service { up, failed, reason } => {
-                f.write_str(if *up {
-                    "client service-up"
-                } else {
-                    "client service-down"
-                })?;
-                let mut w = Fields::new(f);
-                if *up {
-                    w.field("failed", failed);
-                }
-                w.opt("reason", reason.as_ref());
+            Event::Service { state, since, ok, failed, reason } => {
+                f.write_str("client service")?;
+                Fields::new(f)
+                    .field("state", state)
+                    .field("since", since)
+                    .field("ok", ok)
+                    .field("failed", failed)
+                    .opt("reason", reason.as_ref());
             }
         }
         Ok(())

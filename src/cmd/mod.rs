@@ -1,3 +1,4 @@
 //! One module per `vigil` subcommand.
 
 pub mod check_config;
+pub mod run;

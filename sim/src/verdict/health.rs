@@ -1,0 +1,237 @@
+//! The truth the timeline scripted: when each real server was really
+//! healthy (as its configured checkers would judge it), when the network
+//! was faulty, and how long checkers may take to notice.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use vigil_core::config::{CheckerKind, Config, HttpCheck};
+use vigil_core::time::Instant;
+
+use super::History;
+use crate::scenario::{Action, Host, RsMode, Scenario};
+
+/// Health and network faults over time, as scripted.
+#[derive(Clone, Debug)]
+pub struct Truth {
+    /// Per real server: (when, crashed, mode) changes in time order.
+    servers: Vec<Vec<(Instant, bool, RsMode)>>,
+    /// Per real server: its address:port and how its checkers judge.
+    checks: Vec<(SocketAddr, Vec<CheckerKind>, Duration)>,
+    /// Network fault windows: (start, end or None while open).
+    faults: Vec<(Instant, Option<Instant>)>,
+    /// Director (re)starts: when a director's checkers start from scratch.
+    starts: Vec<Instant>,
+    /// Longest time checkers may take to notice a change.
+    bound: Duration,
+}
+
+impl Truth {
+    /// The truth scripted by `s`.
+    pub fn new(s: &Scenario) -> Truth {
+        let mut servers: Vec<Vec<(Instant, bool, RsMode)>> = s
+            .real_servers
+            .iter()
+            .map(|_| vec![(Instant::ZERO, false, RsMode::Ok)])
+            .collect();
+        let mut faults: Vec<(Instant, Option<Instant>)> = Vec::new();
+        let mut open = 0usize;
+        let mut starts = vec![Instant::ZERO];
+        for step in &s.timeline {
+            let t = Instant::from_duration(step.at);
+            let last =
+                |v: &Vec<(Instant, bool, RsMode)>| v.last().cloned().expect("starts non-empty");
+            match &step.action {
+                Action::Crash(Host::RealServer(r)) => {
+                    let (_, _, m) = last(&servers[*r]);
+                    servers[*r].push((t, true, m));
+                }
+                Action::Restart(Host::RealServer(r)) => servers[*r].push((t, false, RsMode::Ok)),
+                Action::Serve { server, mode } => {
+                    let (_, c, _) = last(&servers[*server]);
+                    servers[*server].push((t, c, mode.clone()));
+                }
+                Action::Restart(Host::Director(_)) | Action::Start(_) => starts.push(t),
+                Action::Partition { .. } | Action::LinkDown(_) => {
+                    open += 1;
+                    faults.push((t, None));
+                }
+                Action::Loss { rate, .. } if *rate > 0.0 => {
+                    open += 1;
+                    faults.push((t, None));
+                }
+                Action::Drift { factor, .. } if (*factor - 1.0).abs() > f64::EPSILON => {
+                    open += 1;
+                    faults.push((t, None));
+                }
+                Action::Latency { .. } => faults.push((t, Some(t))),
+                Action::Heal { .. }
+                | Action::LinkUp(_)
+                | Action::Loss { .. }
+                | Action::Drift { .. }
+                    // Close the most recent open fault window; with
+                    // overlapping faults, the network is healthy only when
+                    // all are closed, which the merge below handles.
+                    if open > 0 => {
+                        open -= 1;
+                        if let Some(w) = faults.iter_mut().rev().find(|w| w.1.is_none()) {
+                            w.1 = Some(t);
+                        }
+                    }
+                _ => {}
+            }
+        }
+        let config = s
+            .directors
+            .first()
+            .map(|d| d.config.clone())
+            .unwrap_or_default();
+        let checks = s
+            .real_servers
+            .iter()
+            .map(|r| checkers_of(&config, SocketAddr::new(r.address, r.port)))
+            .collect();
+        Truth {
+            servers,
+            checks,
+            faults,
+            starts,
+            bound: detection_bound(&config),
+        }
+    }
+
+    /// The longest time a checker may take to notice a change.
+    pub fn detection_bound(&self) -> Duration {
+        self.bound
+    }
+
+    /// Network fault windows, each extended by `settle`, open ones to the end.
+    pub fn unhealthy_windows(&self, settle: Duration) -> Vec<(Instant, Instant)> {
+        self.faults
+            .iter()
+            .map(|(a, b)| (*a, b.map_or(Instant::from_nanos(u64::MAX), |b| b + settle)))
+            .collect()
+    }
+
+    fn state_at(&self, r: usize, t: Instant) -> (Instant, bool, RsMode) {
+        self.servers[r]
+            .iter().rfind(|(at, _, _)| *at <= t)
+            .cloned()
+            .expect("starts at zero")
+    }
+
+    fn healthy(&self, r: usize, crashed: bool, mode: &RsMode) -> bool {
+        if crashed || *mode == RsMode::Refuse {
+            return false;
+        }
+        let (_, kinds, timeout) = &self.checks[r];
+        kinds.iter().all(|k| match k {
+            CheckerKind::Http(h) | CheckerKind::Ssl(h) => http_ok(h, mode, *timeout),
+            _ => true,
+        })
+    }
+
+    /// The real servers truly healthy at `t`, as `address:port`, sorted.
+    pub fn live_at(&self, t: Instant) -> Vec<String> {
+        let mut v: Vec<String> = (0..self.servers.len())
+            .filter(|&r| {
+                let (_, c, m) = self.state_at(r, t);
+                self.healthy(r, c, &m)
+            })
+            .map(|r| self.checks[r].0.to_string())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// When the real server at `addr` became unreachable, if it is at `t`.
+    pub fn dead_since(&self, addr: SocketAddr, t: Instant) -> Option<Instant> {
+        let r = self.checks.iter().position(|c| c.0 == addr)?;
+        let mut since = None;
+        for (at, crashed, mode) in &self.servers[r] {
+            if *at > t {
+                break;
+            }
+            let dead = *crashed || *mode == RsMode::Refuse;
+            since = match (dead, since) {
+                (true, None) => Some(*at),
+                (true, s) => s,
+                (false, _) => None,
+            };
+        }
+        since
+    }
+
+    /// Times at which a master's table must match the truth: `bound`
+    /// after every change of health, master or director start, and the end.
+    pub fn table_check_points(&self, h: &History, end: Instant, bound: Duration) -> Vec<Instant> {
+        let mut events: Vec<Instant> = self
+            .servers
+            .iter()
+            .flat_map(|v| v.iter().map(|c| c.0))
+            .collect();
+        events.extend(self.starts.iter().copied());
+        for i in h.instances() {
+            events.extend(h.master_changes(&i).iter().map(|c| c.0));
+        }
+        events.sort();
+        let mut points: Vec<Instant> = events
+            .iter()
+            .map(|e| *e + bound)
+            .filter(|p| *p <= end)
+            .collect();
+        points.push(end);
+        points.retain(|p| events.iter().filter(|e| *e <= p).all(|e| *p - *e >= bound));
+        points.sort();
+        points.dedup();
+        points
+    }
+}
+
+/// Whether an HTTP checker would pass against a server in `mode`.
+fn http_ok(h: &HttpCheck, mode: &RsMode, timeout: Duration) -> bool {
+    match mode {
+        RsMode::Ok => true,
+        RsMode::Hang | RsMode::Refuse => false,
+        RsMode::Slow(d) => *d < timeout,
+        RsMode::Status(c) => h.urls.iter().all(|u| u.status_codes.contains(*c)),
+        RsMode::Body(_) => h
+            .urls
+            .iter()
+            .all(|u| u.digest.is_none() && u.regex.is_none()),
+    }
+}
+
+/// The checkers configured for the real server at `addr`, and their
+/// connect timeout.
+fn checkers_of(c: &Config, addr: SocketAddr) -> (SocketAddr, Vec<CheckerKind>, Duration) {
+    for vs in &c.virtual_servers {
+        for rs in &vs.real_servers {
+            if rs.addr == addr {
+                let kinds = rs.checkers.iter().map(|k| k.kind.clone()).collect();
+                return (addr, kinds, rs.connect_timeout);
+            }
+        }
+    }
+    (addr, Vec::new(), Duration::from_secs(5))
+}
+
+/// The longest time any checker of `c` may take from a change of health
+/// to its verdict: a full delay_loop before the first probe notices, then
+/// retry+1 probes each up to connect_timeout, spaced by delay_before_retry.
+pub fn detection_bound(c: &Config) -> Duration {
+    c.virtual_servers
+        .iter()
+        .flat_map(|vs| vs.real_servers.iter())
+        .flat_map(|rs| rs.checkers.iter())
+        .map(|k| {
+            let t = &k.timing;
+            let timeout = k
+                .conn
+                .as_ref()
+                .map_or(Duration::from_secs(5), |c| c.connect_timeout);
+            t.delay_loop + (timeout + t.delay_before_retry) * (t.retry + 1)
+        })
+        .max()
+        .unwrap_or(Duration::ZERO)
+}

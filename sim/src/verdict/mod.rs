@@ -1,0 +1,378 @@
+//! Judging a run: the invariants every run must keep, the scenario's own
+//! expectations, and the summary table.
+
+mod health;
+mod history;
+mod summary;
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use vigil_core::time::{Instant, fmt_ms};
+
+pub use health::Truth;
+pub use history::History;
+
+use crate::scenario::{Expectation, Scenario};
+use crate::world::Run;
+
+/// A broken invariant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// Which invariant.
+    pub invariant: &'static str,
+    /// When it was broken.
+    pub at: Instant,
+    /// What happened.
+    pub detail: String,
+}
+
+/// The result of one expectation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checked {
+    /// The line of the `[[expect]]` entry.
+    pub line: usize,
+    /// What was expected, in words.
+    pub what: String,
+    /// Whether it held.
+    pub pass: bool,
+    /// What was seen.
+    pub seen: String,
+}
+
+/// Everything judged about a run.
+#[derive(Clone, Debug)]
+pub struct Verdict {
+    /// Broken invariants.
+    pub violations: Vec<Violation>,
+    /// Expectations, in file order.
+    pub expectations: Vec<Checked>,
+    /// The summary table, rendered.
+    pub summary: String,
+}
+
+impl Verdict {
+    /// Whether every invariant and expectation held.
+    pub fn pass(&self) -> bool {
+        self.violations.is_empty() && self.expectations.iter().all(|e| e.pass)
+    }
+
+    /// The first failure, in words, if any.
+    pub fn first_failure(&self) -> Option<String> {
+        if let Some(v) = self.violations.first() {
+            return Some(format!(
+                "invariant {} broken at {}: {}",
+                v.invariant, v.at, v.detail
+            ));
+        }
+        self.expectations.iter().find(|e| !e.pass).map(|e| {
+            format!(
+                "expectation on line {} failed: {} (seen: {})",
+                e.line, e.what, e.seen
+            )
+        })
+    }
+
+    /// Expectations and invariants, one line each.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        for e in &self.expectations {
+            let _ = writeln!(
+                s,
+                "expect {:<4} line {:>3}: {} (seen: {})",
+                if e.pass { "ok" } else { "FAIL" },
+                e.line,
+                e.what,
+                e.seen
+            );
+        }
+        if self.violations.is_empty() {
+            let _ = writeln!(
+                s,
+                "invariants ok: single master, vip with master, table within detection bound, no traffic to dead servers"
+            );
+        }
+        for v in &self.violations {
+            let _ = writeln!(
+                s,
+                "invariant FAIL {} at {}: {}",
+                v.invariant, v.at, v.detail
+            );
+        }
+        s
+    }
+}
+
+/// The longest master-down interval of any instance of any director:
+/// how long a healthy network may take to settle on one master.
+pub fn settle_time(s: &Scenario) -> Duration {
+    s.directors
+        .iter()
+        .flat_map(|d| {
+            d.config.vrrp_instances.iter().map(move |i| {
+                let cfg = vigil_core::vrrp::InstanceConfig::from_config(&d.config, i, d.address);
+                vigil_core::vrrp::timers::master_down(cfg.interval, 1, cfg.down_timer_adverts)
+            })
+        })
+        .max()
+        .unwrap_or(Duration::from_secs(4))
+}
+
+/// How long two masters may coexist on a healthy network at a handover:
+/// one message's travel and processing.
+pub fn handover_grace(s: &Scenario) -> Duration {
+    s.network.latency + s.network.jitter + s.resolution * 2
+}
+
+/// Judges `run` of `scenario`.
+pub fn judge(s: &Scenario, run: &Run) -> Verdict {
+    let h = History::new(&run.rec);
+    let truth = Truth::new(s);
+    let end = Instant::from_duration(s.duration);
+    let mut violations = Vec::new();
+    let grace = handover_grace(s);
+    let settle = settle_time(s);
+
+    // 1. No two masters for one VRID once the network has been healthy
+    //    for longer than the master-down interval.
+    let unhealthy = truth.unhealthy_windows(settle + grace);
+    for inst in h.instances() {
+        for (from, to, ds) in h.multi_master(&inst, end, grace) {
+            let covered = unhealthy.iter().any(|(a, b)| *a <= from && to <= *b);
+            if !covered {
+                let names: Vec<&str> = ds.iter().map(|d| s.directors[*d].name.as_str()).collect();
+                violations.push(Violation {
+                    invariant: "single-master",
+                    at: from,
+                    detail: format!(
+                        "{inst}: {} masters together for {} on a healthy network",
+                        names.join(" and "),
+                        fmt_ms(to - from)
+                    ),
+                });
+            }
+        }
+    }
+
+    // 2. The VIP is held exactly by the master.
+    for t in h.change_times() {
+        let masters = h.any_masters_at(t);
+        let holders = h.vip_holders_at(t);
+        if masters != holders {
+            // The same instant may carry the state change and the VIP change
+            // in two steps; judge what stands once the instant is over.
+            let next = t + Duration::from_nanos(1);
+            if h.any_masters_at(next) != h.vip_holders_at(next) {
+                let name = |v: &[usize]| {
+                    v.iter()
+                        .map(|d| s.directors[*d].name.clone())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                };
+                violations.push(Violation {
+                    invariant: "vip-with-master",
+                    at: t,
+                    detail: format!(
+                        "masters [{}] but VIP holders [{}]",
+                        name(&masters),
+                        name(&holders)
+                    ),
+                });
+                break;
+            }
+        }
+    }
+
+    // 3. The master's table equals the true health within the bound.
+    let bound = truth.detection_bound() + grace;
+    if !run.rec.tables.is_empty() {
+        for t in truth.table_check_points(&h, end, bound) {
+            let Some(&m) = h.any_masters_at(t).first() else {
+                continue;
+            };
+            let Some(live) = h.table_at(m, t) else {
+                continue;
+            };
+            let want = truth.live_at(t);
+            if live != want.as_slice() {
+                violations.push(Violation {
+                    invariant: "table-matches-health",
+                    at: t,
+                    detail: format!(
+                        "{} holds [{}], true health says [{}] ({} after the last change)",
+                        s.directors[m].name,
+                        live.join(" "),
+                        want.join(" "),
+                        fmt_ms(bound)
+                    ),
+                });
+                break;
+            }
+        }
+    }
+
+    // 4. No request forwarded to a crashed real server past the bound.
+    for (t, d, addr) in &run.rec.forwards {
+        if let Some(since) = truth.dead_since(*addr, *t)
+            && *t - since > bound
+        {
+            violations.push(Violation {
+                invariant: "no-traffic-to-dead-server",
+                at: *t,
+                detail: format!(
+                    "{} forwarded to {addr}, dead since {since}",
+                    s.directors[*d].name
+                ),
+            });
+            break;
+        }
+    }
+
+    let expectations = s
+        .expectations
+        .iter()
+        .map(|e| expectation(s, run, &h, e.line, &e.check, grace))
+        .collect();
+    let summary = summary::render(s, run, &h);
+    Verdict {
+        violations,
+        expectations,
+        summary,
+    }
+}
+
+fn expectation(
+    s: &Scenario,
+    run: &Run,
+    h: &History,
+    line: usize,
+    e: &Expectation,
+    grace: Duration,
+) -> Checked {
+    let names = |v: &[usize]| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.iter()
+                .map(|d| s.directors[*d].name.clone())
+                .collect::<Vec<_>>()
+                .join(",")
+        }
+    };
+    let at = |d: Duration| Instant::from_duration(d);
+    match e {
+        Expectation::Master { node, at: t } => {
+            let m = h.any_masters_at(at(*t));
+            Checked {
+                line,
+                what: format!("{} is master at {}", s.directors[*node].name, at(*t)),
+                pass: m == vec![*node],
+                seen: format!("masters {}", names(&m)),
+            }
+        }
+        Expectation::VipHolder { node, at: t } => {
+            let m = h.vip_holders_at(at(*t));
+            Checked {
+                line,
+                what: format!(
+                    "only {} holds the VIP at {}",
+                    s.directors[*node].name,
+                    at(*t)
+                ),
+                pass: m == vec![*node],
+                seen: format!("holders {}", names(&m)),
+            }
+        }
+        Expectation::MaxFailover { max } => {
+            let all: Vec<Duration> = h
+                .instances()
+                .iter()
+                .flat_map(|i| h.failovers(i))
+                .map(|(a, b, _, _)| b - a)
+                .collect();
+            let worst = all.iter().max().copied();
+            Checked {
+                line,
+                what: format!("every failover within {}", fmt_ms(*max)),
+                pass: worst.is_none_or(|w| w <= *max),
+                seen: match worst {
+                    Some(w) => format!("{} failovers, longest {}", all.len(), fmt_ms(w)),
+                    None => "no failover".to_string(),
+                },
+            }
+        }
+        Expectation::SuccessRatio { min, from, to } => {
+            let reqs: Vec<_> = run
+                .rec
+                .requests
+                .iter()
+                .filter(|r| r.start >= at(*from) && r.start < at(*to))
+                .collect();
+            let ok = reqs.iter().filter(|r| r.outcome.is_ok()).count();
+            let ratio = if reqs.is_empty() {
+                1.0
+            } else {
+                ok as f64 / reqs.len() as f64
+            };
+            Checked {
+                line,
+                what: format!(
+                    "at least {:.1}% of requests from {} to {} succeed",
+                    min * 100.0,
+                    at(*from),
+                    at(*to)
+                ),
+                pass: ratio >= *min,
+                seen: format!("{ok}/{} = {:.2}%", reqs.len(), ratio * 100.0),
+            }
+        }
+        Expectation::InTable {
+            server,
+            at: t,
+            present,
+        } => {
+            let rs = &s.real_servers[*server];
+            let key = format!("{}:{}", rs.address, rs.port);
+            let m = h.any_masters_at(at(*t));
+            let live = m
+                .first()
+                .and_then(|d| h.table_at(*d, at(*t)))
+                .map(|l| l.to_vec())
+                .unwrap_or_default();
+            let there = live.contains(&key);
+            Checked {
+                line,
+                what: format!(
+                    "{} {} the master's table at {}",
+                    rs.name,
+                    if *present { "is in" } else { "is not in" },
+                    at(*t)
+                ),
+                pass: !m.is_empty() && there == *present,
+                seen: format!("master {} table [{}]", names(&m), live.join(" ")),
+            }
+        }
+        Expectation::SingleMaster { except } => {
+            let end = Instant::from_duration(s.duration);
+            let bad: Vec<_> = h
+                .instances()
+                .iter()
+                .flat_map(|i| h.multi_master(i, end, grace))
+                .filter(|(a, b, _)| !except.iter().any(|(x, y)| at(*x) <= *a && *b <= at(*y)))
+                .collect();
+            Checked {
+                line,
+                what: if except.is_empty() {
+                    "never two masters".to_string()
+                } else {
+                    "never two masters outside the allowed windows".to_string()
+                },
+                pass: bad.is_empty(),
+                seen: match bad.first() {
+                    None => "one master at most".to_string(),
+                    Some((a, b, ds)) => format!("{} masters from {a} to {b}", names(ds)),
+                },
+            }
+        }
+    }
+}

@@ -1,0 +1,382 @@
+//! A director: core's VRRP router, health checks and IPVS model on a
+//! simulated host. Adverts travel as UDP multicast (payload: the IP
+//! datagram core built), gratuitous ARPs as UDP broadcast (payload: the
+//! Ethernet frame), and client connections are forwarded to the real
+//! server the IPVS model picks while this director holds the VIP.
+
+use std::cell::RefCell;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::rc::Rc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use turmoil::net::{TcpListener, TcpStream, UdpSocket};
+use vigil_core::packet::arp::{Arp, Operation};
+use vigil_core::packet::frame::{self, Content};
+use vigil_core::packet::ip;
+use vigil_core::trace::Event;
+use vigil_core::vrrp::{self, Input, InstanceConfig, Output, Router, State};
+
+use super::balancer::{Balancer, ProbeDone};
+use super::clock::Clock;
+use super::net::{self, ARP_PORT, VRRP_PORT};
+use super::shared::{DirectorControl, Shared, now};
+use crate::record::StateChange;
+use crate::scenario::Host;
+
+/// State the director's tasks share.
+pub struct Node {
+    /// Director index.
+    pub idx: usize,
+    /// Host name.
+    pub name: String,
+    /// The shared world.
+    pub shared: Shared,
+    /// Whether it holds the VIPs (forwarding allowed).
+    pub holds_vips: bool,
+    /// The VIPs it holds now.
+    pub vips: Vec<IpAddr>,
+    /// Load balancing and health checks.
+    pub balancer: Balancer,
+    /// Its clock (drift applies to checks and flows too).
+    pub clock: Clock,
+}
+
+impl Node {
+    /// Records a trace event at the true simulated time.
+    pub fn trace(&self, event: Event) {
+        self.shared.borrow_mut().trace(now(), &self.name, event);
+    }
+}
+
+/// The host future of director `idx`.
+pub async fn run(shared: Shared, idx: usize) -> turmoil::Result {
+    let mut control = shared.borrow().controls[idx].subscribe();
+    loop {
+        // A stopped daemon waits to be started again; a restart is a
+        // fresh daemon with fresh state.
+        while control.borrow_and_update().stopped {
+            if control.changed().await.is_err() {
+                return Ok(());
+            }
+        }
+        daemon(shared.clone(), idx, &mut control).await?;
+    }
+}
+
+/// One run of the daemon, until it is stopped.
+async fn daemon(
+    shared: Shared,
+    idx: usize,
+    control: &mut watch::Receiver<DirectorControl>,
+) -> turmoil::Result {
+    let (name, addr, config) = {
+        let w = shared.borrow();
+        let d = &w.scenario.directors[idx];
+        (d.name.clone(), d.address, d.config.clone())
+    };
+    let IpAddr::V4(_) = addr else {
+        return Err("the simulator runs IPv4 directors only".into());
+    };
+    let vrrp_sock = UdpSocket::bind(("0.0.0.0", VRRP_PORT)).await?;
+    vrrp_sock.join_multicast_v4(vrrp_group(&config), Ipv4Addr::UNSPECIFIED)?;
+    let arp_sock = UdpSocket::bind(("0.0.0.0", ARP_PORT)).await?;
+    arp_sock.set_broadcast(true)?;
+
+    let ctl = control.borrow().clone();
+    let mut clock = Clock::new(now().since_origin(), ctl.drift);
+    let mut link_up = ctl.link_up;
+
+    let instances = config
+        .vrrp_instances
+        .iter()
+        .map(|i| vrrp::Instance::new(InstanceConfig::from_config(&config, i, addr)))
+        .collect();
+    let mut router = Router::new(instances);
+    let (probe_tx, mut probe_rx) = mpsc::unbounded_channel::<ProbeDone>();
+    let node = Rc::new(RefCell::new(Node {
+        idx,
+        name: name.clone(),
+        shared: shared.clone(),
+        holds_vips: false,
+        vips: Vec::new(),
+        balancer: Balancer::new(&config, shared.clone(), idx, probe_tx),
+        clock,
+    }));
+    shared.borrow_mut().views[idx].running = true;
+
+    // Tasks of this run of the daemon end with it (a stopped daemon
+    // releases its ports).
+    let mut tasks = Tasks(Vec::new());
+    let ports = node.borrow().balancer.ports();
+    for port in ports {
+        let listener = TcpListener::bind(("0.0.0.0", port)).await?;
+        tasks
+            .0
+            .push(tokio::task::spawn_local(accept(node.clone(), listener)));
+    }
+
+    fn own(clock: &Clock) -> vigil_core::time::Instant {
+        clock.own(now().since_origin())
+    }
+    if !link_up {
+        let outs: Vec<_> = router
+            .broadcast(own(&clock), Input::Link { up: false })
+            .collect();
+        act(&node, &vrrp_sock, &arp_sock, outs, own(&clock)).await;
+    }
+    let outs: Vec<_> = router.start(own(&clock)).collect();
+    act(&node, &vrrp_sock, &arp_sock, outs, own(&clock)).await;
+    node.borrow_mut().balancer.start(own(&clock));
+
+    let mut buf = vec![0u8; 2048];
+    let mut arp_buf = vec![0u8; 256];
+    loop {
+        let deadline = [
+            router.next_deadline(),
+            node.borrow().balancer.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let wait = deadline.map_or(Duration::from_secs(3600), |d| {
+            clock.wait(now().since_origin(), d)
+        });
+        tokio::select! {
+            biased;
+            changed = control.changed() => {
+                if changed.is_err() {
+                    return Ok(());
+                }
+                let ctl = control.borrow_and_update().clone();
+                if ctl.drift != clock.factor() {
+                    clock.set_factor(now().since_origin(), ctl.drift);
+                    node.borrow_mut().clock = clock;
+                }
+                if ctl.link_up != link_up {
+                    link_up = ctl.link_up;
+                    let outs: Vec<_> = router.broadcast(own(&clock), Input::Link { up: link_up }).collect();
+                    act(&node, &vrrp_sock, &arp_sock, outs, own(&clock)).await;
+                }
+                if ctl.stopped {
+                    let outs: Vec<_> = router.broadcast(own(&clock), Input::Shutdown).collect();
+                    act(&node, &vrrp_sock, &arp_sock, outs, own(&clock)).await;
+                    let mut w = shared.borrow_mut();
+                    w.views[idx].running = false;
+                    return Ok(());
+                }
+            }
+            r = vrrp_sock.recv_from(&mut buf) => {
+                let (n, from) = r?;
+                if from.ip() == addr || !link_up || shared.borrow_mut().lost(from.ip(), addr) {
+                    continue;
+                }
+                let interface = interface_of(&router);
+                let t = own(&clock);
+                let outs: Vec<_> = match router.receive_datagram(t, &interface, &buf[..n]) {
+                    Ok(o) => o.collect(),
+                    Err(_) => Vec::new(),
+                };
+                act(&node, &vrrp_sock, &arp_sock, outs, own(&clock)).await;
+            }
+            r = arp_sock.recv_from(&mut arp_buf) => {
+                let (n, from) = r?;
+                if from.ip() == addr || !link_up || shared.borrow_mut().lost(from.ip(), addr) {
+                    continue;
+                }
+                answer_arp(&node, &arp_sock, &arp_buf[..n], from).await;
+            }
+            done = probe_rx.recv() => {
+                if let Some(done) = done {
+                    node.borrow_mut().balancer.probe_done(own(&clock), done);
+                }
+            }
+            _ = tokio::time::sleep(wait) => {
+                let t = own(&clock);
+                let outs: Vec<_> = router.timer(t).collect();
+                act(&node, &vrrp_sock, &arp_sock, outs, t).await;
+                node.borrow_mut().balancer.timer(t);
+            }
+        }
+    }
+}
+
+fn vrrp_group(config: &vigil_core::config::Config) -> Ipv4Addr {
+    config.global.vrrp_mcast_group4
+}
+
+fn interface_of(router: &Router) -> String {
+    router
+        .instances()
+        .first()
+        .map_or_else(|| "eth0".to_string(), |i| i.config().interface.clone())
+}
+
+/// Aborts the tasks it holds when dropped.
+struct Tasks(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Tasks {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
+        }
+    }
+}
+
+/// Carries out a router's outputs.
+async fn act(
+    node: &Rc<RefCell<Node>>,
+    vrrp_sock: &UdpSocket,
+    arp_sock: &UdpSocket,
+    outs: Vec<(usize, Output)>,
+    own_now: vigil_core::time::Instant,
+) {
+    for (_, out) in outs {
+        match out {
+            Output::Send(t) => {
+                let datagram = ip::datagram(t.src, t.dst, &t.message);
+                let (idx, shared) = {
+                    let n = node.borrow();
+                    (n.idx, n.shared.clone())
+                };
+                let dst_mac = match net::host_of_addr(&shared.borrow().scenario, t.dst) {
+                    Some(h) => net::mac(h),
+                    None => vigil_core::packet::MacAddr::BROADCAST,
+                };
+                shared.borrow_mut().rec.frame(now(), || {
+                    frame::vrrp(
+                        net::mac(Host::Director(idx)),
+                        dst_mac,
+                        t.src,
+                        t.dst,
+                        &t.message,
+                    )
+                });
+                let _ = vrrp_sock
+                    .send_to(&datagram, SocketAddr::new(t.dst, VRRP_PORT))
+                    .await;
+            }
+            Output::AddVip(v) => {
+                let mut n = node.borrow_mut();
+                n.vips.push(v.addr);
+                set_holds(&mut n, true);
+            }
+            Output::DelVip(v) => {
+                let mut n = node.borrow_mut();
+                n.vips.retain(|a| *a != v.addr);
+                let holds = !n.vips.is_empty();
+                set_holds(&mut n, holds);
+            }
+            Output::Announce { addr, .. } => {
+                let (idx, shared) = {
+                    let n = node.borrow();
+                    (n.idx, n.shared.clone())
+                };
+                let bytes = frame::announcement(net::mac(Host::Director(idx)), addr, false);
+                shared.borrow_mut().rec.frame(now(), || bytes.clone());
+                let _ = arp_sock
+                    .send_to(&bytes, ("255.255.255.255", ARP_PORT))
+                    .await;
+            }
+            Output::Notify(_) => {}
+            Output::Trace(e) => {
+                let mut n = node.borrow_mut();
+                if let Event::Vrrp(vrrp::Event {
+                    instance,
+                    kind: vrrp::EventKind::State { to, .. },
+                }) = &e
+                {
+                    let to = *to;
+                    let (idx, shared) = (n.idx, n.shared.clone());
+                    let mut w = shared.borrow_mut();
+                    w.views[idx].states.insert(instance.clone(), to);
+                    w.rec.states.push(StateChange {
+                        at: now(),
+                        director: idx,
+                        instance: instance.clone(),
+                        to,
+                    });
+                    drop(w);
+                    n.balancer.mastership(own_now, to == State::Master);
+                }
+                n.trace(e);
+            }
+        }
+    }
+}
+
+fn set_holds(n: &mut Node, holds: bool) {
+    if n.holds_vips != holds {
+        n.holds_vips = holds;
+        let mut w = n.shared.borrow_mut();
+        w.views[n.idx].holds_vips = holds;
+        w.rec.vips.push((now(), n.idx, holds));
+    }
+}
+
+/// Answers ARP requests for the VIPs this director holds.
+async fn answer_arp(node: &Rc<RefCell<Node>>, sock: &UdpSocket, bytes: &[u8], from: SocketAddr) {
+    let Ok(f) = frame::parse_ethernet(bytes) else {
+        return;
+    };
+    let Content::Arp(a) = f.content else { return };
+    if a.operation != Operation::Request || a.is_gratuitous() {
+        return;
+    }
+    let reply = {
+        let n = node.borrow();
+        if !n.holds_vips || !n.vips.contains(&IpAddr::V4(a.target_ip)) {
+            return;
+        }
+        let mac = net::mac(Host::Director(n.idx));
+        let r = Arp {
+            operation: Operation::Reply,
+            sender_mac: mac,
+            sender_ip: a.target_ip,
+            target_mac: a.sender_mac,
+            target_ip: a.sender_ip,
+        };
+        let bytes = frame::ethernet(a.sender_mac, mac, None, frame::ETHERTYPE_ARP, &r.to_bytes());
+        n.shared.borrow_mut().rec.frame(now(), || bytes.clone());
+        bytes
+    };
+    let _ = sock
+        .send_to(&reply, SocketAddr::new(from.ip(), ARP_PORT))
+        .await;
+}
+
+/// Accepts client connections for a virtual service port.
+async fn accept(node: Rc<RefCell<Node>>, listener: TcpListener) {
+    while let Ok((stream, peer)) = listener.accept().await {
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+        tokio::task::spawn_local(forward(node.clone(), stream, peer, port));
+    }
+}
+
+/// Forwards one client connection to the real server the IPVS model
+/// picks, while this director holds the VIP; otherwise drops it (a
+/// director without the VIP does not accept traffic for it).
+async fn forward(node: Rc<RefCell<Node>>, mut client: TcpStream, peer: SocketAddr, port: u16) {
+    let pick = {
+        let mut n = node.borrow_mut();
+        if !n.holds_vips {
+            return;
+        }
+        let vips = n.vips.clone();
+        let t = n.clock.own(now().since_origin());
+        n.balancer.pick(&vips, port, peer, t)
+    };
+    let Some((service, dest)) = pick else { return };
+    let Ok(Ok(mut server)) =
+        tokio::time::timeout(Duration::from_secs(3), TcpStream::connect(dest)).await
+    else {
+        let mut n = node.borrow_mut();
+        let t = n.clock.own(now().since_origin());
+        n.balancer.conn_closed(&service, dest, t);
+        return;
+    };
+    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+    let mut n = node.borrow_mut();
+    let t = n.clock.own(now().since_origin());
+    n.balancer.conn_closed(&service, dest, t);
+}

@@ -1,0 +1,254 @@
+//! The simulated world: turmoil hosts for every director, real server and
+//! client of a scenario, and the runner that steps time and applies the
+//! timeline's faults.
+
+mod balancer;
+mod client;
+mod clock;
+mod director;
+mod links;
+pub mod net;
+mod probe;
+mod real_server;
+pub mod shared;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use vigil_core::harness;
+use vigil_core::time::Instant;
+use vigil_core::trace::Event;
+
+pub use clock::Clock;
+use links::Links;
+pub use shared::{DirectorView, World};
+
+use crate::record::Recorder;
+use crate::scenario::{Action, Host, Peer, RsMode, Scenario};
+
+/// How to run.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Seed; the scenario's own when `None`.
+    pub seed: Option<u64>,
+    /// Capture every frame for a pcap.
+    pub capture: bool,
+}
+
+/// What a run produced.
+#[derive(Clone, Debug)]
+pub struct Run {
+    /// The seed used.
+    pub seed: u64,
+    /// Everything recorded.
+    pub rec: Recorder,
+    /// Each director's view at the end.
+    pub views: Vec<DirectorView>,
+}
+
+/// Runs `scenario` to its end.
+pub fn run(scenario: &Scenario, options: &Options) -> Result<Run, String> {
+    let seed = options.seed.unwrap_or(scenario.seed);
+    let shared: shared::Shared = Rc::new(RefCell::new(World::new(scenario.clone(), seed)));
+    shared.borrow_mut().rec.capture = options.capture;
+    let net = &scenario.network;
+    let mut sim = turmoil::Builder::new()
+        .simulation_duration(scenario.duration + Duration::from_secs(1))
+        .tick_duration(scenario.resolution)
+        .min_message_latency(net.latency)
+        .max_message_latency(net.latency + net.jitter)
+        .epoch(UNIX_EPOCH)
+        .rng_seed(seed)
+        .udp_capacity(4096)
+        .tcp_capacity(4096)
+        .build();
+    for host in scenario.hosts() {
+        let s = shared.clone();
+        let addr = scenario.host_address(host);
+        match host {
+            Host::Director(i) => sim.host(addr, move || director::run(s.clone(), i)),
+            Host::RealServer(i) => sim.host(addr, move || real_server::run(s.clone(), i)),
+            Host::Client(i) => sim.host(addr, move || client::run(s.clone(), i)),
+        }
+    }
+    let mut links = Links::new(scenario);
+    let mut next = 0;
+    loop {
+        let t = sim.elapsed();
+        while next < scenario.timeline.len() && scenario.timeline[next].at <= t {
+            apply(
+                &mut sim,
+                &shared,
+                &mut links,
+                &scenario.timeline[next].action,
+            );
+            next += 1;
+        }
+        if t >= scenario.duration {
+            break;
+        }
+        sim.step()
+            .map_err(|e| format!("simulation failed at {}: {e}", Instant::from_duration(t)))?;
+    }
+    drop(sim);
+    let w = Rc::try_unwrap(shared)
+        .map_err(|_| "simulation state still shared after the run".to_string())?
+        .into_inner();
+    Ok(Run {
+        seed,
+        rec: w.rec,
+        views: w.views,
+    })
+}
+
+fn apply(sim: &mut turmoil::Sim<'_>, shared: &shared::Shared, links: &mut Links, action: &Action) {
+    let at = shared::now_of(sim.elapsed());
+    let s = shared.borrow().scenario.clone();
+    let name = |h: Host| s.host_name(h).to_string();
+    let peer_name = |p: Peer| match p {
+        Peer::All => "*".to_string(),
+        Peer::Host(h) => name(h),
+    };
+    let (node, verb, detail) = match action {
+        Action::Crash(h) => {
+            sim.crash(s.host_address(*h));
+            let mut w = shared.borrow_mut();
+            w.crashed.push(*h);
+            if let Host::Director(d) = h {
+                lost_director(&mut w, *d, at);
+            }
+            (name(*h), "crash", String::new())
+        }
+        Action::Restart(h) => {
+            shared.borrow_mut().crashed.retain(|c| c != h);
+            if let Host::Director(d) = h {
+                let _ = shared.borrow().controls[*d].send_replace(Default::default());
+            }
+            if let Host::RealServer(r) = h {
+                let _ = shared.borrow().rs_watch[*r].send_replace(RsMode::Ok);
+            }
+            sim.bounce(s.host_address(*h));
+            (name(*h), "restart", String::new())
+        }
+        Action::Stop(d) => {
+            shared.borrow().controls[*d].send_modify(|c| c.stopped = true);
+            (name(Host::Director(*d)), "stop", String::new())
+        }
+        Action::Start(d) => {
+            shared.borrow().controls[*d].send_modify(|c| c.stopped = false);
+            (name(Host::Director(*d)), "start", String::new())
+        }
+        Action::Partition { a, b, oneway } => {
+            links.cut(&s, *a, *b, *oneway);
+            links.apply(sim);
+            (
+                name(*a),
+                "partition",
+                format!(
+                    "peer={}{}",
+                    peer_name(*b),
+                    if *oneway { " oneway=true" } else { "" }
+                ),
+            )
+        }
+        Action::Heal { a, b } => {
+            links.heal(&s, *a, *b);
+            links.apply(sim);
+            (name(*a), "heal", format!("peer={}", peer_name(*b)))
+        }
+        Action::Loss { a, b, rate } => {
+            let mut w = shared.borrow_mut();
+            for (x, y) in links::pairs(&s, *a, *b) {
+                w.loss.insert((x, y), *rate);
+                w.loss.insert((y, x), *rate);
+            }
+            (
+                name(*a),
+                "loss",
+                format!("peer={} rate={rate}", peer_name(*b)),
+            )
+        }
+        Action::Latency { a, b, delay } => {
+            for (x, y) in links::pairs(&s, *a, *b) {
+                sim.set_link_latency(x, y, *delay);
+                sim.set_link_max_message_latency(x, y, *delay + s.network.jitter);
+            }
+            (
+                name(*a),
+                "latency",
+                format!(
+                    "peer={} delay={}",
+                    peer_name(*b),
+                    vigil_core::time::fmt_ms(*delay)
+                ),
+            )
+        }
+        Action::LinkDown(d) => {
+            links.set_link(&s, *d, false);
+            links.apply(sim);
+            shared.borrow().controls[*d].send_modify(|c| c.link_up = false);
+            (name(Host::Director(*d)), "link-down", String::new())
+        }
+        Action::LinkUp(d) => {
+            links.set_link(&s, *d, true);
+            links.apply(sim);
+            shared.borrow().controls[*d].send_modify(|c| c.link_up = true);
+            (name(Host::Director(*d)), "link-up", String::new())
+        }
+        Action::Drift { director, factor } => {
+            shared.borrow().controls[*director].send_modify(|c| c.drift = *factor);
+            (
+                name(Host::Director(*director)),
+                "drift",
+                format!("factor={factor}"),
+            )
+        }
+        Action::Serve { server, mode } => {
+            let _ = shared.borrow().rs_watch[*server].send_replace(mode.clone());
+            let detail = match mode {
+                RsMode::Ok => "mode=ok".to_string(),
+                RsMode::Hang => "mode=hang".to_string(),
+                RsMode::Refuse => "mode=refuse".to_string(),
+                RsMode::Slow(d) => format!("mode=slow delay={}", vigil_core::time::fmt_ms(*d)),
+                RsMode::Status(c) => format!("mode=status status={c}"),
+                RsMode::Body(_) => "mode=body".to_string(),
+            };
+            (name(Host::RealServer(*server)), "rs", detail)
+        }
+    };
+    let ev = Event::Harness(harness::Event::Fault {
+        action: verb.to_string(),
+        detail,
+    });
+    shared.borrow_mut().trace(at, &node, ev);
+}
+
+/// A crashed director stops holding anything at once.
+fn lost_director(w: &mut World, d: usize, at: Instant) {
+    let v = &mut w.views[d];
+    v.running = false;
+    v.states.clear();
+    if v.holds_vips {
+        v.holds_vips = false;
+        w.rec.vips.push((at, d, false));
+    }
+    let changes: Vec<_> = w
+        .rec
+        .states
+        .iter()
+        .filter(|c| c.director == d)
+        .map(|c| c.instance.clone())
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    for instance in changes {
+        if seen.insert(instance.clone()) {
+            w.rec.states.push(crate::record::StateChange {
+                at,
+                director: d,
+                instance,
+                to: vigil_core::vrrp::State::Initialize,
+            });
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! State shared by every simulated host and the runner: what the world
+//! looks like (links, real-server modes, ARP caches), what happened (the
+//! record), and the seeded randomness of the segment.
+//!
+//! turmoil runs every host on one thread, tick by tick in a fixed order,
+//! so a `Rc<RefCell<_>>` is enough and every access happens in the same
+//! order on every run with the same seed.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::rc::Rc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use vigil_core::rng::Rng;
+use vigil_core::time::Instant;
+use vigil_core::trace::{Event, Record};
+
+use crate::record::Recorder;
+use crate::scenario::{Host, RsMode, Scenario};
+
+/// A handle on the shared state.
+pub type Shared = Rc<RefCell<World>>;
+
+/// Per-director controls the runner sets and the director host obeys.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DirectorControl {
+    /// Stopped gracefully (priority 0 sent, daemon not running).
+    pub stopped: bool,
+    /// Interface up.
+    pub link_up: bool,
+    /// Clock rate factor (1.0: exact).
+    pub drift: f64,
+}
+
+impl Default for DirectorControl {
+    fn default() -> Self {
+        DirectorControl {
+            stopped: false,
+            link_up: true,
+            drift: 1.0,
+        }
+    }
+}
+
+/// What a director currently exposes, for invariants and the summary.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DirectorView {
+    /// Instance name -> state name, as the last trace said.
+    pub states: BTreeMap<String, vigil_core::vrrp::State>,
+    /// Whether it holds the VIPs.
+    pub holds_vips: bool,
+    /// Whether the host runs (not crashed, not stopped).
+    pub running: bool,
+    /// The IPVS table it holds now, rendered (`ipvsadm -Ln`).
+    pub table: String,
+    /// Real servers (address:port) present in its table with weight > 0.
+    pub live_servers: Vec<String>,
+}
+
+/// The whole shared state.
+pub struct World {
+    /// The scenario being run.
+    pub scenario: Scenario,
+    /// The seed of this run.
+    pub seed: u64,
+    /// Everything recorded.
+    pub rec: Recorder,
+    /// Segment randomness (datagram loss), seeded by the scenario seed.
+    pub rng: Rng,
+    /// Directed loss rate per (from, to) address pair.
+    pub loss: BTreeMap<(IpAddr, IpAddr), f64>,
+    /// Current behaviour of each real server, watched by its host.
+    pub rs_watch: Vec<watch::Sender<RsMode>>,
+    /// Controls of each director, watched by its host.
+    pub controls: Vec<watch::Sender<DirectorControl>>,
+    /// What each director exposes.
+    pub views: Vec<DirectorView>,
+    /// Each client's ARP cache: VIP -> director index.
+    pub arp: Vec<BTreeMap<IpAddr, usize>>,
+    /// Hosts currently crashed.
+    pub crashed: Vec<Host>,
+}
+
+impl World {
+    /// A fresh world for `scenario` run with `seed`.
+    pub fn new(scenario: Scenario, seed: u64) -> World {
+        let n = scenario.directors.len();
+        World {
+            rec: Recorder::default(),
+            rng: Rng::new(seed ^ 0x5eed_5e9e_0000_0001),
+            loss: BTreeMap::new(),
+            rs_watch: (0..scenario.real_servers.len())
+                .map(|_| watch::channel(RsMode::Ok).0)
+                .collect(),
+            controls: (0..n)
+                .map(|_| watch::channel(DirectorControl::default()).0)
+                .collect(),
+            views: vec![DirectorView::default(); n],
+            arp: vec![BTreeMap::new(); scenario.clients.len()],
+            crashed: Vec::new(),
+            seed,
+            scenario,
+        }
+    }
+
+    /// Whether a datagram from `from` to `to` is lost (draws from the
+    /// segment's generator only when the link is lossy).
+    pub fn lost(&mut self, from: IpAddr, to: IpAddr) -> bool {
+        match self.loss.get(&(from, to)) {
+            Some(&rate) if rate > 0.0 => self.rng.unit() < rate,
+            _ => false,
+        }
+    }
+
+    /// Records a trace event of `node` at `at`.
+    pub fn trace(&mut self, at: Instant, node: &str, event: Event) {
+        self.rec.trace.push(Record {
+            at,
+            node: node.to_string(),
+            event,
+        });
+    }
+
+    /// The director whose address is `addr`.
+    pub fn director_at(&self, addr: IpAddr) -> Option<usize> {
+        self.scenario
+            .directors
+            .iter()
+            .position(|d| d.address == addr)
+    }
+}
+
+/// Simulated time `elapsed`, as core's [`Instant`].
+pub fn now_of(elapsed: Duration) -> Instant {
+    Instant::from_duration(elapsed)
+}
+
+/// Simulated time now, as core's [`Instant`] (time since the start of the
+/// run). Outside a running simulation it is the origin.
+pub fn now() -> Instant {
+    Instant::from_duration(turmoil::sim_elapsed().unwrap_or(Duration::ZERO))
+}
