@@ -115,7 +115,8 @@ impl Truth {
 
     fn state_at(&self, r: usize, t: Instant) -> (Instant, bool, RsMode) {
         self.servers[r]
-            .iter().rfind(|(at, _, _)| *at <= t)
+            .iter()
+            .rfind(|(at, _, _)| *at <= t)
             .cloned()
             .expect("starts at zero")
     }

@@ -109,7 +109,8 @@ impl History {
     /// The live real servers of director `d`'s table at `t`.
     pub fn table_at(&self, d: usize, t: Instant) -> Option<&[String]> {
         self.tables
-            .iter().rfind(|(at, dd, _)| *at <= t && *dd == d)
+            .iter()
+            .rfind(|(at, dd, _)| *at <= t && *dd == d)
             .map(|(_, _, l)| l.as_slice())
     }
 
