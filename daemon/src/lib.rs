@@ -1,4 +1,33 @@
-//! vigild: the production driver of Vigil's core on Linux sockets and
-//! kernel tables.
+//! vigild: the Linux daemon built from Vigil's core, a drop-in for
+//! keepalived (`vigild -f /etc/keepalived/keepalived.conf`).
 //!
-//! Not built yet: see the status table in README.md.
+//! Two sides, each on its own thread and runtime:
+//! - VRRP ([`vrrp_task`]): core's router on raw sockets
+//!   ([`vrrp_socket`]), VIPs through rtnetlink ([`netlink`]), gratuitous
+//!   ARP / unsolicited NA ([`announce`]), link and script trackers
+//!   ([`track`]), notify scripts ([`notify`], [`script`]).
+//! - Checks ([`check_task`]): core's check engine with real probes
+//!   ([`probes`]) and the IPVS table through a backend
+//!   ([`ipvs_backend`]).
+//!
+//! [`daemon`] ties them to the command line ([`cli`]), pid files
+//! ([`pidfile`]), capabilities ([`caps`]), logging ([`log`]) and signals;
+//! [`reload`] is the pure part of a SIGHUP reload.
+
+pub mod announce;
+pub mod caps;
+pub mod check_task;
+pub mod cli;
+pub mod clock;
+pub mod daemon;
+pub mod ipvs_backend;
+pub mod log;
+pub mod netlink;
+pub mod notify;
+pub mod pidfile;
+pub mod probes;
+pub mod reload;
+pub mod script;
+pub mod track;
+pub mod vrrp_socket;
+pub mod vrrp_task;

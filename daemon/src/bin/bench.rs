@@ -1,0 +1,2 @@
+//! Placeholder for the checks-per-second benchmark (see BENCHMARKS.md).
+fn main() {}

@@ -1,0 +1,287 @@
+//! The daemon: configuration, pid files, the VRRP and check threads, and
+//! the signals that drive them (SIGHUP reload, SIGTERM/SIGINT stop,
+//! SIGUSR2 counters).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{mpsc, oneshot, watch};
+use vigil_core::config::{self, Config, Severity, source::FsSource};
+
+use crate::check_task::{self, Checks};
+use crate::cli::Cli;
+use crate::clock::Clock;
+use crate::ipvs_backend;
+use crate::log;
+use crate::pidfile::PidFile;
+use crate::vrrp_task;
+
+/// Exit status for a configuration or environment that cannot run.
+pub const EXIT_CONFIG: i32 = 1;
+
+/// Parses the configuration file, logging every diagnostic; the config
+/// when it has no error.
+pub fn load(path: &Path, context: &str) -> Option<Config> {
+    let parsed = config::parse(&FsSource, &path.to_string_lossy());
+    for d in &parsed.diagnostics {
+        match d.severity {
+            Severity::Error => tracing::error!("{context}{d}"),
+            Severity::Warning => tracing::warn!("{context}{d}"),
+        }
+    }
+    parsed.config
+}
+
+/// Runs vigild as `cli` says; the process exit status.
+pub fn run(cli: Cli) -> i32 {
+    let sinks = match log::Sinks::open(
+        cli.log_console || cli.config_test,
+        cli.log_file.as_deref(),
+        !cli.no_syslog && !cli.config_test,
+        cli.log_facility,
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("vigild: cannot open log file: {e}");
+            return EXIT_CONFIG;
+        }
+    };
+    log::init(sinks, cli.log_detail);
+
+    let Some(cfg) = load(&cli.use_file, "") else {
+        tracing::error!(
+            "configuration {} has errors; not starting",
+            cli.use_file.display()
+        );
+        return EXIT_CONFIG;
+    };
+    if cli.config_test {
+        tracing::info!("configuration {} is valid", cli.use_file.display());
+        return 0;
+    }
+    if cli.dump_conf {
+        for line in config::dump(&cfg).lines() {
+            tracing::info!("conf | {line}");
+        }
+    }
+    let run_vrrp = !cli.check_only && !cfg.vrrp_instances.is_empty();
+    let run_check = !cli.vrrp_only && !cfg.virtual_servers.is_empty();
+    if !run_vrrp && !run_check {
+        tracing::error!(
+            "configuration {} has nothing to run (no vrrp_instance{}, no virtual_server{})",
+            cli.use_file.display(),
+            if cli.check_only { " wanted" } else { "" },
+            if cli.vrrp_only { " wanted" } else { "" }
+        );
+        return EXIT_CONFIG;
+    }
+    if !cli.no_cap_check {
+        let missing = crate::caps::effective().map_or(vec!["(unknown)"], crate::caps::missing);
+        if !missing.is_empty() {
+            tracing::error!(
+                "vigild needs CAP_NET_ADMIN and CAP_NET_RAW; missing: {} (run as root or grant them)",
+                missing.join(", ")
+            );
+            return EXIT_CONFIG;
+        }
+    }
+    let mut pidfiles = Vec::new();
+    for p in [
+        Some(&cli.pid),
+        cli.vrrp_pid.as_ref(),
+        cli.checkers_pid.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        match PidFile::create(p) {
+            Ok(f) => pidfiles.push(f),
+            Err(e) => {
+                tracing::error!("pid file {}: {e}", p.display());
+                return EXIT_CONFIG;
+            }
+        }
+    }
+    tracing::info!(
+        "vigild {} starting: config {} pid {}",
+        env!("CARGO_PKG_VERSION"),
+        cli.use_file.display(),
+        std::process::id()
+    );
+    let code = supervise(&cli, Arc::new(cfg), run_vrrp, run_check);
+    drop(pidfiles);
+    code
+}
+
+struct Sides {
+    vrrp: Option<(
+        mpsc::UnboundedSender<vrrp_task::Command>,
+        std::thread::JoinHandle<()>,
+    )>,
+    check: Option<(
+        mpsc::UnboundedSender<check_task::Command>,
+        std::thread::JoinHandle<()>,
+    )>,
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+fn supervise(cli: &Cli, cfg: Arc<Config>, run_vrrp: bool, run_check: bool) -> i32 {
+    let clock = Clock::start();
+    let (master_tx, master_rx) = watch::channel(false);
+    let mut sides = Sides {
+        vrrp: None,
+        check: None,
+    };
+    if run_vrrp {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
+        let c = cfg.clone();
+        let h = std::thread::Builder::new()
+            .name("vrrp".into())
+            .spawn(move || {
+                runtime().block_on(async move {
+                    match vrrp_task::setup(c, clock, master_tx).await {
+                        Ok((v, ch)) => {
+                            let _ = ready_tx.send(Ok(()));
+                            v.run(rx, ch).await;
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                        }
+                    }
+                })
+            })
+            .expect("spawn the vrrp thread");
+        match ready_rx.recv() {
+            Ok(Ok(())) => sides.vrrp = Some((tx, h)),
+            Ok(Err(e)) => {
+                tracing::error!("cannot run: {e}");
+                let _ = h.join();
+                return EXIT_CONFIG;
+            }
+            Err(_) => {
+                tracing::error!("cannot run: the VRRP thread failed to start");
+                return EXIT_CONFIG;
+            }
+        }
+    } else {
+        drop(master_tx);
+    }
+    if run_check {
+        let backend = ipvs_backend::choose();
+        if !backend.programs_kernel() {
+            let why = ipvs_backend::kernel_ipvs().err().unwrap_or_else(|| {
+                "the kernel has IPVS but this vigild has no generic-netlink IPVS backend yet".into()
+            });
+            tracing::warn!(
+                "ipvs unavailable: {why}; running VRRP and health checks only (as keepalived --vrrp \
+                 would), logging the table vigild would program"
+            );
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let c = cfg.clone();
+        let detail = cli.log_detail;
+        let h = std::thread::Builder::new()
+            .name("check".into())
+            .spawn(move || {
+                runtime().block_on(async move {
+                    let (checks, done_rx) = Checks::start(c, backend, clock, detail);
+                    checks.run(rx, done_rx, master_rx).await;
+                })
+            })
+            .expect("spawn the check thread");
+        sides.check = Some((tx, h));
+    }
+    runtime().block_on(signals(cli, cfg, sides))
+}
+
+async fn signals(cli: &Cli, mut cfg: Arc<Config>, sides: Sides) -> i32 {
+    let (mut term, mut int, mut hup, mut usr2) = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+        signal(SignalKind::user_defined2()),
+    ) {
+        (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
+        _ => {
+            tracing::error!("cannot install signal handlers");
+            return EXIT_CONFIG;
+        }
+    };
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = usr2.recv() => {
+                if let Some((tx, _)) = &sides.check {
+                    let _ = tx.send(check_task::Command::Stats);
+                }
+            }
+            _ = hup.recv() => {
+                tracing::info!("reload requested (SIGHUP): checking {}", cli.use_file.display());
+                let Some(new) = load(&cli.use_file, "reload refused: ") else {
+                    tracing::error!("reload refused: {} has errors; the running configuration stays", cli.use_file.display());
+                    continue;
+                };
+                let new = Arc::new(new);
+                if let Some((tx, _)) = &sides.vrrp {
+                    let (rtx, rrx) = oneshot::channel();
+                    let _ = tx.send(vrrp_task::Command::Reload(new.clone(), rtx));
+                    match rrx.await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => {
+                            tracing::error!("reload refused: {e}; the running configuration stays");
+                            continue;
+                        }
+                        Err(_) => {
+                            tracing::error!("reload: the VRRP side is gone");
+                            continue;
+                        }
+                    }
+                }
+                if let Some((tx, _)) = &sides.check {
+                    let _ = tx.send(check_task::Command::Reload(new.clone()));
+                }
+                cfg = new;
+                tracing::info!("reload done");
+            }
+        }
+    }
+    let _ = &cfg;
+    tracing::info!("stopping");
+    let Sides { vrrp, check } = sides;
+    let mut joins = Vec::new();
+    let mut waits = Vec::new();
+    if let Some((tx, h)) = vrrp {
+        let (d, w) = oneshot::channel();
+        let _ = tx.send(vrrp_task::Command::Shutdown {
+            keep_vips: cli.dont_release_vrrp,
+            done: d,
+        });
+        waits.push(w);
+        joins.push(h);
+    }
+    if let Some((tx, h)) = check {
+        let (d, w) = oneshot::channel();
+        let _ = tx.send(check_task::Command::Shutdown {
+            keep_ipvs: cli.dont_release_ipvs,
+            done: d,
+        });
+        waits.push(w);
+        joins.push(h);
+    }
+    for w in waits {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), w).await;
+    }
+    tracing::info!("stopped");
+    // The side threads end with their runtimes; do not wait on stuck probes.
+    drop(joins);
+    0
+}
