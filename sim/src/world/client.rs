@@ -246,12 +246,15 @@ async fn one_request(
         (c.timeout, c.address, c.name.clone())
     };
     let start = now();
+    // When the SYN left (after ARP resolution), for the capture.
+    let connect_at = std::cell::Cell::new(start);
     let req = request(&target.ip().to_string(), "/");
     let attempt = async {
         let Some(d) = resolve(&shared, idx, target.ip(), &arp, &local).await else {
             return (None, Outcome::NoArp, Vec::new(), 0u16);
         };
         let addr = shared.borrow().scenario.directors[d].address;
+        connect_at.set(now());
         let mut stream = match TcpStream::connect((addr, target.port())).await {
             Ok(s) => s,
             Err(_) => return (Some(d), Outcome::Refused, Vec::new(), 0),
@@ -324,7 +327,7 @@ async fn one_request(
             server,
         };
         let hop = w.scenario.network.latency;
-        for (at, bytes) in tcp::request(flow, shape, start, end, hop, &req, &reply) {
+        for (at, bytes) in tcp::request(flow, shape, connect_at.get(), end, hop, &req, &reply) {
             w.rec.frame(at, || bytes);
         }
     }
