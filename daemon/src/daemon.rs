@@ -26,8 +26,8 @@ pub fn load(path: &Path, context: &str) -> Option<Config> {
     let parsed = config::parse(&FsSource, &path.to_string_lossy());
     for d in &parsed.diagnostics {
         match d.severity {
-            Severity::Error => tracing::error!("{context}{d}"),
-            Severity::Warning => tracing::warn!("{context}{d}"),
+            Severity::Error => tracing::error!(target: log::DIAG_TARGET, "{context}{d}"),
+            Severity::Warning => tracing::warn!(target: log::DIAG_TARGET, "{context}{d}"),
         }
     }
     parsed.config

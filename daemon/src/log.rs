@@ -62,6 +62,10 @@ impl Sinks {
     }
 }
 
+/// The `tracing` target of configuration diagnostics, which render as
+/// `FILE:LINE:COL: error|warning: message` themselves.
+pub const DIAG_TARGET: &str = "vigild::diag";
+
 /// One formatted line being written to every sink.
 pub struct LineWriter {
     sinks: Sinks,
@@ -136,10 +140,13 @@ where
         event: &Event<'_>,
     ) -> fmt::Result {
         write!(w, "{} ", Timestamp(SystemTime::now()))?;
-        match *event.metadata().level() {
-            Level::ERROR => w.write_str("error: ")?,
-            Level::WARN => w.write_str("warning: ")?,
-            _ => {}
+        // Config diagnostics carry their own severity word.
+        if event.metadata().target() != DIAG_TARGET {
+            match *event.metadata().level() {
+                Level::ERROR => w.write_str("error: ")?,
+                Level::WARN => w.write_str("warning: ")?,
+                _ => {}
+            }
         }
         ctx.field_format().format_fields(w.by_ref(), event)?;
         writeln!(w)

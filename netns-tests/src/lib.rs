@@ -1,4 +1,10 @@
 //! Vigil's real-namespace harness: scenarios on Linux network namespaces
 //! with vigild, keepalived and FRR peers.
 //!
-//! Not built yet: see the status table in README.md.
+//! - [`ns`]: namespaces, a bridge in its own namespace, veth-joined
+//!   hosts, processes killed on drop, waiting with deadlines.
+//!
+//! The scenario harness itself is not built yet: see the status table
+//! in README.md.
+
+pub mod ns;

@@ -1,0 +1,399 @@
+//! Network namespaces for tests: created with `ip netns`, joined by veth
+//! pairs to a bridge that lives in a namespace of its own (the root
+//! namespace never gets an interface), every namespace and process
+//! removed on drop, even when a test panics.
+//!
+//! Names are `vgl-<pid>-<tag>-<role>`: the pid of the test process that
+//! made them, so that [`clean_stale`] can remove what a killed run left
+//! (names whose pid is dead) without touching a running test's.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// The prefix of every namespace this module creates.
+pub const PREFIX: &str = "vgl-";
+
+/// Set it to keep a lab's scratch directory (logs) after the test.
+pub const KEEP_LOGS_VAR: &str = "VIGIL_KEEP_LOGS";
+
+/// The variable that turns a root test's skip into a failure.
+pub const REQUIRE_ROOT_VAR: &str = "VIGIL_REQUIRE_ROOT_TESTS";
+
+/// Whether a root-only test may run. Not root: prints why the test is
+/// skipped and returns false, or panics when `VIGIL_REQUIRE_ROOT_TESTS=1`
+/// (the README's test command sets it). Also panics when `ip` is missing.
+pub fn require_root(test: &str) -> bool {
+    let root = nix_is_root();
+    let required = std::env::var(REQUIRE_ROOT_VAR).is_ok_and(|v| v == "1");
+    if !root {
+        if required {
+            panic!("{test}: needs root (network namespaces) and {REQUIRE_ROOT_VAR}=1 is set");
+        }
+        eprintln!(
+            "SKIPPED {test}: needs root (network namespaces); set {REQUIRE_ROOT_VAR}=1 to make this a failure"
+        );
+        return false;
+    }
+    if Command::new("ip").arg("-V").output().is_err() {
+        panic!("{test}: the `ip` command (iproute2) is missing");
+    }
+    true
+}
+
+fn nix_is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Runs a command; its output, or a panic naming the command and its
+/// stderr when it fails.
+pub fn run(cmd: &str, args: &[&str]) -> Output {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd} {}: {e}", args.join(" ")));
+    if !out.status.success() {
+        panic!(
+            "{cmd} {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    out
+}
+
+/// Runs `ip ARGS`, panicking on failure.
+pub fn ip(args: &[&str]) -> String {
+    String::from_utf8_lossy(&run("ip", args).stdout).into_owned()
+}
+
+/// Removes namespaces named by this module whose creating process is
+/// dead (left by a killed test run).
+pub fn clean_stale() {
+    let Ok(out) = Command::new("ip").args(["netns", "list"]).output() else {
+        return;
+    };
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let name = line.split_whitespace().next().unwrap_or("");
+        let Some(rest) = name.strip_prefix(PREFIX) else {
+            continue;
+        };
+        let pid: Option<u32> = rest.split('-').next().and_then(|p| p.parse().ok());
+        if let Some(pid) = pid
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            kill_pids_in(name);
+            let _ = Command::new("ip").args(["netns", "del", name]).status();
+        }
+    }
+}
+
+/// Kills (SIGKILL) every process running in namespace `name`.
+fn kill_pids_in(name: &str) {
+    if let Ok(out) = Command::new("ip").args(["netns", "pids", name]).output() {
+        for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+            let _ = Command::new("kill").args(["-9", pid]).status();
+        }
+    }
+}
+
+/// A network namespace, deleted on drop (with any process left in it).
+#[derive(Debug)]
+pub struct Netns {
+    name: String,
+}
+
+impl Netns {
+    /// Creates namespace `name` with its loopback up.
+    pub fn new(name: &str) -> Netns {
+        run("ip", &["netns", "add", name]);
+        let ns = Netns {
+            name: name.to_string(),
+        };
+        ns.ip(&["link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `ip -n NAME ARGS`, panicking on failure.
+    pub fn ip(&self, args: &[&str]) -> String {
+        let mut a = vec!["-n", self.name.as_str()];
+        a.extend_from_slice(args);
+        ip(&a)
+    }
+
+    /// `ip netns exec NAME CMD ARGS`: its output (not checked).
+    pub fn exec(&self, cmd: &str, args: &[&str]) -> Output {
+        Command::new("ip")
+            .args(["netns", "exec", &self.name, cmd])
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("ip netns exec {} {cmd}: {e}", self.name))
+    }
+
+    /// A `Command` running `cmd` in the namespace.
+    pub fn command(&self, cmd: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name, cmd]);
+        c
+    }
+
+    /// Starts `cmd ARGS` in the namespace, standard output and error to
+    /// `log` (appended) or discarded; killed by pid on drop.
+    pub fn spawn(&self, cmd: &str, args: &[&str], log: Option<&Path>) -> Proc {
+        let mut c = self.command(cmd);
+        c.args(args).stdin(Stdio::null());
+        match log {
+            Some(p) => {
+                let f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+                    .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                let f2 = f.try_clone().expect("dup log file");
+                c.stdout(f).stderr(f2);
+            }
+            None => {
+                c.stdout(Stdio::null()).stderr(Stdio::null());
+            }
+        }
+        let child = c
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {cmd} in {}: {e}", self.name));
+        Proc {
+            what: format!("{cmd} in {}", self.name),
+            child: Some(child),
+        }
+    }
+
+    /// `ip -n NAME addr show`.
+    pub fn addrs(&self) -> String {
+        self.ip(&["addr", "show"])
+    }
+
+    /// Whether `addr` (as text, e.g. `192.0.2.160`) is configured on any
+    /// interface of the namespace.
+    pub fn has_addr(&self, addr: &str) -> bool {
+        self.addrs()
+            .lines()
+            .filter_map(|l| {
+                let l = l.trim_start();
+                l.strip_prefix("inet ").or_else(|| l.strip_prefix("inet6 "))
+            })
+            .any(|rest| rest.split('/').next() == Some(addr))
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        kill_pids_in(&self.name);
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// A process started by a test; killed (SIGKILL, by pid) and reaped on
+/// drop unless it already ended.
+#[derive(Debug)]
+pub struct Proc {
+    what: String,
+    child: Option<Child>,
+}
+
+impl Proc {
+    /// Its pid (of the `ip netns exec` process, which execs the command).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// Sends `signal` (e.g. "TERM", "KILL", "HUP") to it.
+    pub fn signal(&self, signal: &str) {
+        let _ = Command::new("kill")
+            .args([format!("-{signal}"), self.pid().to_string()])
+            .status();
+    }
+
+    /// Waits up to `timeout` for it to exit; its exit code (None: killed
+    /// by a signal or still running).
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        let child = self.child.as_mut()?;
+        loop {
+            if let Ok(Some(st)) = child.try_wait() {
+                self.child = None;
+                return st.code();
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills it now (SIGKILL) and reaps it.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+impl fmt::Display for Proc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (pid {})", self.what, self.pid())
+    }
+}
+
+/// A test's topology: one bridge in a namespace of its own, and hosts
+/// (namespaces) each joined to it by a veth pair whose host end is
+/// `eth0`. Dropping it removes everything (hosts first).
+#[derive(Debug)]
+pub struct Lab {
+    prefix: String,
+    hosts: Vec<(String, Netns)>,
+    bridge: Netns,
+    dir: PathBuf,
+}
+
+impl Lab {
+    /// A lab for test `tag` (a short word): cleans stale leftovers, then
+    /// creates the bridge namespace and a scratch directory.
+    pub fn new(tag: &str) -> Lab {
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        clean_stale();
+        let n = SEQ.fetch_add(1, Ordering::Relaxed);
+        let prefix = format!("{PREFIX}{}-{tag}{n}", std::process::id());
+        let bridge = Netns::new(&format!("{prefix}-br"));
+        bridge.ip(&[
+            "link",
+            "add",
+            "br0",
+            "type",
+            "bridge",
+            "mcast_snooping",
+            "0",
+        ]);
+        bridge.ip(&["link", "set", "br0", "up"]);
+        let dir = std::env::temp_dir().join(&prefix);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch directory");
+        Lab {
+            prefix,
+            hosts: Vec::new(),
+            bridge,
+            dir,
+        }
+    }
+
+    /// The lab's scratch directory (removed on drop unless
+    /// `VIGIL_KEEP_LOGS` is set).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Adds host `role` with `eth0` on the bridge holding `addrs`
+    /// (`192.0.2.150/24`, ...). Addresses must come from the
+    /// documentation ranges.
+    pub fn host(&mut self, role: &str, addrs: &[&str]) -> &Netns {
+        for a in addrs {
+            assert!(
+                ["192.0.2.", "198.51.100.", "203.0.113.", "2001:db8:"]
+                    .iter()
+                    .any(|p| a.starts_with(p)),
+                "{a}: tests use documentation addresses only"
+            );
+        }
+        let ns = Netns::new(&format!("{}-{role}", self.prefix));
+        let port = format!("p{}", self.hosts.len());
+        self.bridge.ip(&[
+            "link",
+            "add",
+            &port,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            ns.name(),
+        ]);
+        self.bridge
+            .ip(&["link", "set", &port, "master", "br0", "up"]);
+        for a in addrs {
+            ns.ip(&["addr", "add", a, "dev", "eth0"]);
+        }
+        ns.ip(&["link", "set", "eth0", "up"]);
+        self.hosts.push((role.to_string(), ns));
+        &self.hosts.last().expect("just pushed").1
+    }
+
+    /// The host called `role`.
+    pub fn get(&self, role: &str) -> &Netns {
+        self.hosts
+            .iter()
+            .find(|(r, _)| r == role)
+            .map(|(_, n)| n)
+            .unwrap_or_else(|| panic!("no host {role}"))
+    }
+
+    /// The namespaces (of `roles`) holding `addr` now.
+    pub fn holders(&self, addr: &str) -> Vec<String> {
+        self.hosts
+            .iter()
+            .filter(|(_, n)| n.has_addr(addr))
+            .map(|(r, _)| r.clone())
+            .collect()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.hosts.clear();
+        if std::env::var_os(KEEP_LOGS_VAR).is_none() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Polls `f` every 50 ms until it returns `Some` or `timeout` passes;
+/// the value and when it came, or an error naming `what`.
+pub fn wait_for<T>(
+    timeout: Duration,
+    what: &str,
+    mut f: impl FnMut() -> Option<T>,
+) -> Result<(T, Duration), String> {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return Ok((v, start.elapsed()));
+        }
+        if start.elapsed() >= timeout {
+            return Err(format!("timed out after {timeout:?} waiting for {what}"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The lines of a log file (empty when it does not exist yet).
+pub fn log_lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
