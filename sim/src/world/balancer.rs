@@ -11,7 +11,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use vigil_core::check::{self, Engine, ProbeId, ProbeResult};
 use vigil_core::config::{Config, RealServer, VirtualServer};
 use vigil_core::ipvs::sched::Flow;
-use vigil_core::ipvs::{self, ConnId, Forwarder, HealthView, ServiceKey};
+use vigil_core::ipvs::{self, ConnId, Forwarder, HealthView};
 use vigil_core::rng::Rng;
 use vigil_core::time::Instant;
 use vigil_core::trace::Event;
@@ -35,8 +35,8 @@ pub struct Balancer {
     engine: Engine,
     forwarder: Forwarder,
     probe_tx: UnboundedSender<ProbeDone>,
-    /// Open connections: (service, destination) -> ids, oldest first.
-    conns: BTreeMap<(ServiceKey, SocketAddr), Vec<ConnId>>,
+    /// Open connections by client address and port.
+    conns: BTreeMap<SocketAddr, ConnId>,
     shared: Shared,
     idx: usize,
     name: String,
@@ -214,41 +214,34 @@ impl Balancer {
         });
     }
 
-    /// Picks the real server for a client connection from `peer` to one of
-    /// `vips` on `port`; `None` when no service or destination takes it.
+    /// Picks the real server for a new client connection from `client`
+    /// to `vip`; `None` when no service or destination takes it.
     pub fn pick(
         &mut self,
-        vips: &[IpAddr],
-        port: u16,
-        peer: SocketAddr,
+        vip: SocketAddr,
+        client: SocketAddr,
         now_own: Instant,
-    ) -> Option<(ServiceKey, SocketAddr)> {
-        for vip in vips {
-            let flow = Flow::tcp(peer.ip(), peer.port(), *vip, port);
-            if let Ok(placed) = self.forwarder.connect(now_own, &flow) {
-                let dest = SocketAddr::new(placed.dest.addr, placed.dest.port);
-                self.forwarder.established(placed.id);
-                self.conns
-                    .entry((placed.service, dest))
-                    .or_default()
-                    .push(placed.id);
-                self.shared
-                    .borrow_mut()
-                    .rec
-                    .forwards
-                    .push((now(), self.idx, dest));
-                return Some((placed.service, dest));
-            }
+    ) -> Option<SocketAddr> {
+        let flow = Flow::tcp(client.ip(), client.port(), vip.ip(), vip.port());
+        let placed = self.forwarder.connect(now_own, &flow).ok()?;
+        let dest = SocketAddr::new(placed.dest.addr, placed.dest.port);
+        self.forwarder.established(placed.id);
+        if let Some(old) = self.conns.insert(client, placed.id) {
+            // The client port was reused before its close arrived.
+            self.forwarder.closing(old);
+            self.forwarder.expired(now_own, old);
         }
-        None
+        self.shared
+            .borrow_mut()
+            .rec
+            .forwards
+            .push((now(), self.idx, dest));
+        Some(dest)
     }
 
-    /// A forwarded connection ended.
-    pub fn conn_closed(&mut self, service: &ServiceKey, dest: SocketAddr, now_own: Instant) {
-        if let Some(ids) = self.conns.get_mut(&(*service, dest))
-            && !ids.is_empty()
-        {
-            let id = ids.remove(0);
+    /// The client closed its connection.
+    pub fn conn_closed(&mut self, client: SocketAddr, now_own: Instant) {
+        if let Some(id) = self.conns.remove(&client) {
             self.forwarder.closing(id);
             self.forwarder.expired(now_own, id);
         }

@@ -8,16 +8,16 @@ use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::Notify;
-use turmoil::net::{TcpStream, UdpSocket};
+use tokio::sync::{Notify, oneshot};
+use turmoil::net::UdpSocket;
 use vigil_core::harness;
 use vigil_core::packet::MacAddr;
 use vigil_core::packet::arp::{Arp, Operation};
 use vigil_core::packet::frame::{self, Content};
 use vigil_core::trace::Event;
 
-use super::net::{self, ARP_PORT};
+use super::dr::Segment;
+use super::net::{self, ARP_PORT, CLIENT_PORT};
 use super::real_server::{parse_response, request};
 use super::shared::{Shared, now};
 use crate::record::tcp::{self, Flow, Shape};
@@ -35,6 +35,10 @@ struct Local {
     last_query: RefCell<Option<vigil_core::time::Instant>>,
     /// Service judgement per second of request start times.
     service: RefCell<ServiceJudge>,
+    /// The socket client traffic goes out of and answers come back to.
+    socket: UdpSocket,
+    /// Requests waiting for an answer, by client port.
+    waiting: RefCell<BTreeMap<u16, oneshot::Sender<Segment>>>,
 }
 
 /// Judges a client's service second by second, in request start order
@@ -120,12 +124,16 @@ pub async fn run(shared: Shared, idx: usize) -> turmoil::Result {
     };
     let arp = Rc::new(UdpSocket::bind(("0.0.0.0", ARP_PORT)).await?);
     arp.set_broadcast(true)?;
+    let socket = UdpSocket::bind(("0.0.0.0", CLIENT_PORT)).await?;
     let local = Rc::new(Local {
+        socket,
+        waiting: RefCell::new(BTreeMap::new()),
         resolved: Notify::new(),
         last_query: RefCell::new(None),
         service: RefCell::new(ServiceJudge::default()),
     });
     tokio::task::spawn_local(listen_arp(shared.clone(), idx, arp.clone(), local.clone()));
+    tokio::task::spawn_local(listen_answers(shared.clone(), idx, local.clone()));
     let period = Duration::from_secs_f64(1.0 / rate);
     let start = tokio::time::Instant::now();
     for n in 0u64.. {
@@ -188,6 +196,27 @@ async fn listen_arp(
     }
 }
 
+/// Hands answers (from real servers, or resets) to the waiting requests.
+async fn listen_answers(shared: Shared, idx: usize, local: Rc<Local>) -> turmoil::Result {
+    let me = shared.borrow().scenario.clients[idx].address;
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let (n, from) = local.socket.recv_from(&mut buf).await?;
+        if shared.borrow_mut().lost(from.ip(), me) {
+            continue;
+        }
+        let port = match Segment::parse(&buf[..n]) {
+            Some(Segment::Response { client_port, .. }) | Some(Segment::Reset { client_port }) => {
+                client_port
+            }
+            _ => continue,
+        };
+        if let Some(tx) = local.waiting.borrow_mut().remove(&port) {
+            let _ = tx.send(Segment::parse(&buf[..n]).expect("parsed above"));
+        }
+    }
+}
+
 /// Finds the director for `vip`, asking by ARP when the cache has none.
 async fn resolve(
     shared: &Shared,
@@ -246,27 +275,38 @@ async fn one_request(
         (c.timeout, c.address, c.name.clone())
     };
     let start = now();
-    // When the SYN left (after ARP resolution), for the capture.
+    // When the request left (after ARP resolution), for the capture.
     let connect_at = std::cell::Cell::new(start);
     let req = request(&target.ip().to_string(), "/");
+    // The connection's client port, as the kernel would pick it.
+    let port = 49152 + (n % 16_000) as u16;
+    let client = SocketAddr::new(me, port);
+    let director = std::cell::Cell::new(None);
     let attempt = async {
         let Some(d) = resolve(&shared, idx, target.ip(), &arp, &local).await else {
-            return (None, Outcome::NoArp, Vec::new(), 0u16);
+            return (None, Outcome::NoArp, Vec::new());
         };
+        director.set(Some(d));
         let addr = shared.borrow().scenario.directors[d].address;
         connect_at.set(now());
-        let mut stream = match TcpStream::connect((addr, target.port())).await {
-            Ok(s) => s,
-            Err(_) => return (Some(d), Outcome::Refused, Vec::new(), 0),
+        let (tx, rx) = oneshot::channel();
+        local.waiting.borrow_mut().insert(port, tx);
+        let seg = Segment::Request {
+            client,
+            vip: target,
+            http: req.clone(),
         };
-        let port = stream.local_addr().map(|a| a.port()).unwrap_or(0);
-        if stream.write_all(&req).await.is_err() {
-            return (Some(d), Outcome::Reset, Vec::new(), port);
-        }
-        let mut reply = Vec::new();
-        if stream.read_to_end(&mut reply).await.is_err() || reply.is_empty() {
-            return (Some(d), Outcome::Reset, reply, port);
-        }
+        let _ = local
+            .socket
+            .send_to(&seg.to_bytes(), (addr, target.port()))
+            .await;
+        let Ok(answer) = rx.await else {
+            return (Some(d), Outcome::Reset, Vec::new());
+        };
+        let reply = match answer {
+            Segment::Response { http, .. } => http,
+            _ => return (Some(d), Outcome::Refused, Vec::new()),
+        };
         let outcome = match parse_response(&reply) {
             Some((200, body)) => {
                 let w = shared.borrow();
@@ -283,15 +323,30 @@ async fn one_request(
             Some((code, _)) => Outcome::Status(code),
             None => Outcome::Reset,
         };
-        (Some(d), outcome, reply, port)
+        (Some(d), outcome, reply)
     };
-    let (via, outcome, reply, port) = match tokio::time::timeout(timeout, attempt).await {
+    let (via, outcome, reply) = match tokio::time::timeout(timeout, attempt).await {
         Ok(r) => r,
         Err(_) => {
-            let via = shared.borrow().arp[idx].get(&target.ip()).copied();
-            (via, Outcome::Timeout, Vec::new(), 0)
+            local.waiting.borrow_mut().remove(&port);
+            (director.get(), Outcome::Timeout, Vec::new())
         }
     };
+    // The closing segment passes the director, as in DR.
+    if let Some(d) = director.get() {
+        let addr = shared.borrow().scenario.directors[d].address;
+        let _ = local
+            .socket
+            .send_to(
+                &Segment::Close {
+                    client,
+                    vip: target,
+                }
+                .to_bytes(),
+                (addr, target.port()),
+            )
+            .await;
+    }
     let end = now();
     let mut w = shared.borrow_mut();
     let failure = if outcome.is_ok() {

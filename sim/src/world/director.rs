@@ -10,7 +10,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
-use turmoil::net::{TcpListener, TcpStream, UdpSocket};
+use turmoil::net::UdpSocket;
 use vigil_core::packet::arp::{Arp, Operation};
 use vigil_core::packet::frame::{self, Content};
 use vigil_core::packet::ip;
@@ -19,7 +19,8 @@ use vigil_core::vrrp::{self, Input, InstanceConfig, Output, Router, State};
 
 use super::balancer::{Balancer, ProbeDone};
 use super::clock::Clock;
-use super::net::{self, ARP_PORT, VRRP_PORT};
+use super::dr::Segment;
+use super::net::{self, ARP_PORT, CLIENT_PORT, VRRP_PORT};
 use super::shared::{DirectorControl, Shared, now};
 use crate::record::StateChange;
 use crate::scenario::Host;
@@ -110,10 +111,12 @@ async fn daemon(
     let mut tasks = Tasks(Vec::new());
     let ports = node.borrow().balancer.ports();
     for port in ports {
-        let listener = TcpListener::bind(("0.0.0.0", port)).await?;
-        tasks
-            .0
-            .push(tokio::task::spawn_local(accept(node.clone(), listener)));
+        let sock = UdpSocket::bind(("0.0.0.0", port)).await?;
+        tasks.0.push(tokio::task::spawn_local(serve(
+            node.clone(),
+            sock,
+            control.clone(),
+        )));
     }
 
     fn own(clock: &Clock) -> vigil_core::time::Instant {
@@ -345,38 +348,50 @@ async fn answer_arp(node: &Rc<RefCell<Node>>, sock: &UdpSocket, bytes: &[u8], fr
         .await;
 }
 
-/// Accepts client connections for a virtual service port.
-async fn accept(node: Rc<RefCell<Node>>, listener: TcpListener) {
-    while let Ok((stream, peer)) = listener.accept().await {
-        let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
-        tokio::task::spawn_local(forward(node.clone(), stream, peer, port));
-    }
-}
-
-/// Forwards one client connection to the real server the IPVS model
-/// picks, while this director holds the VIP; otherwise drops it (a
-/// director without the VIP does not accept traffic for it).
-async fn forward(node: Rc<RefCell<Node>>, mut client: TcpStream, peer: SocketAddr, port: u16) {
-    let pick = {
-        let mut n = node.borrow_mut();
-        if !n.holds_vips {
-            return;
+/// Serves client traffic for a virtual service port: requests are
+/// forwarded to the real server the IPVS model picks while this director
+/// holds the VIP (the answer goes from the real server to the client);
+/// otherwise they are reset. Closing segments update connection counts.
+async fn serve(node: Rc<RefCell<Node>>, sock: UdpSocket, link: watch::Receiver<DirectorControl>) {
+    let mut buf = vec![0u8; 65_536];
+    let me = node.borrow().shared.borrow().scenario.directors[node.borrow().idx].address;
+    while let Ok((n, from)) = sock.recv_from(&mut buf).await {
+        let shared = node.borrow().shared.clone();
+        if !link.borrow().link_up || shared.borrow_mut().lost(from.ip(), me) {
+            continue;
         }
-        let vips = n.vips.clone();
-        let t = n.clock.own(now().since_origin());
-        n.balancer.pick(&vips, port, peer, t)
-    };
-    let Some((service, dest)) = pick else { return };
-    let Ok(Ok(mut server)) =
-        tokio::time::timeout(Duration::from_secs(3), TcpStream::connect(dest)).await
-    else {
-        let mut n = node.borrow_mut();
-        let t = n.clock.own(now().since_origin());
-        n.balancer.conn_closed(&service, dest, t);
-        return;
-    };
-    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-    let mut n = node.borrow_mut();
-    let t = n.clock.own(now().since_origin());
-    n.balancer.conn_closed(&service, dest, t);
+        match Segment::parse(&buf[..n]) {
+            Some(Segment::Request { client, vip, .. }) => {
+                let pick = {
+                    let mut n = node.borrow_mut();
+                    if !n.holds_vips || !n.vips.contains(&vip.ip()) {
+                        None
+                    } else {
+                        let t = n.clock.own(now().since_origin());
+                        n.balancer.pick(vip, client, t)
+                    }
+                };
+                match pick {
+                    Some(dest) => {
+                        let _ = sock.send_to(&buf[..n], dest).await;
+                    }
+                    None => {
+                        let rst = Segment::Reset {
+                            client_port: client.port(),
+                        }
+                        .to_bytes();
+                        let _ = sock
+                            .send_to(&rst, SocketAddr::new(client.ip(), CLIENT_PORT))
+                            .await;
+                    }
+                }
+            }
+            Some(Segment::Close { client, .. }) => {
+                let mut n = node.borrow_mut();
+                let t = n.clock.own(now().since_origin());
+                n.balancer.conn_closed(client, t);
+            }
+            _ => {}
+        }
+    }
 }

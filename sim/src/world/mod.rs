@@ -6,6 +6,7 @@ mod balancer;
 mod client;
 mod clock;
 mod director;
+mod dr;
 mod links;
 pub mod net;
 mod probe;

@@ -13,6 +13,9 @@ pub const VRRP_PORT: u16 = 112;
 /// UDP port carrying ARP: each datagram's payload is an Ethernet frame
 /// (gratuitous ARP, request or reply), broadcast or unicast.
 pub const ARP_PORT: u16 = 2054;
+/// UDP port clients receive their answers on (client traffic is carried
+/// as [`super::dr::Segment`]s; services keep their own port numbers).
+pub const CLIENT_PORT: u16 = 4000;
 /// UDP port of the echo service that stands in for ICMP echo.
 pub const ECHO_PORT: u16 = 7;
 

@@ -5,7 +5,13 @@
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use turmoil::net::{TcpListener, TcpStream, UdpSocket};
 
-use super::net::ECHO_PORT;
+use std::net::SocketAddr;
+use std::rc::Rc;
+
+use tokio::sync::watch;
+
+use super::dr::Segment;
+use super::net::{CLIENT_PORT, ECHO_PORT};
 use super::shared::Shared;
 use crate::scenario::RsMode;
 
@@ -18,6 +24,13 @@ pub async fn run(shared: Shared, idx: usize) -> turmoil::Result {
     };
     tokio::task::spawn_local(echo());
     let mut modes = shared.borrow().rs_watch[idx].subscribe();
+    tokio::task::spawn_local(serve_dr(
+        shared.clone(),
+        idx,
+        modes.clone(),
+        page.clone(),
+        name.clone(),
+    ));
     loop {
         let mode = modes.borrow_and_update().clone();
         if mode == RsMode::Refuse {
@@ -47,6 +60,59 @@ pub async fn run(shared: Shared, idx: usize) -> turmoil::Result {
                 }
             }
         }
+    }
+}
+
+/// Answers client requests forwarded by a director, straight back to the
+/// client (direct routing).
+async fn serve_dr(
+    shared: Shared,
+    idx: usize,
+    modes: watch::Receiver<RsMode>,
+    page: String,
+    name: String,
+) -> turmoil::Result {
+    let (me, port) = {
+        let w = shared.borrow();
+        (
+            w.scenario.real_servers[idx].address,
+            w.scenario.real_servers[idx].port,
+        )
+    };
+    let sock = Rc::new(UdpSocket::bind(("0.0.0.0", port)).await?);
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let (n, from) = sock.recv_from(&mut buf).await?;
+        if shared.borrow_mut().lost(from.ip(), me) {
+            continue;
+        }
+        let Some(Segment::Request { client, .. }) = Segment::parse(&buf[..n]) else {
+            continue;
+        };
+        let to = SocketAddr::new(client.ip(), CLIENT_PORT);
+        let client_port = client.port();
+        let mode = modes.borrow().clone();
+        let answer = |status: u16, body: &str| Segment::Response {
+            client_port,
+            http: response(status, body, &name),
+        };
+        let seg = match mode {
+            RsMode::Ok => answer(200, &page),
+            RsMode::Status(code) => answer(code, &page),
+            RsMode::Body(body) => answer(200, &body),
+            RsMode::Refuse => Segment::Reset { client_port },
+            RsMode::Hang => continue,
+            RsMode::Slow(d) => {
+                let sock = sock.clone();
+                let bytes = answer(200, &page).to_bytes();
+                tokio::task::spawn_local(async move {
+                    tokio::time::sleep(d).await;
+                    let _ = sock.send_to(&bytes, to).await;
+                });
+                continue;
+            }
+        };
+        let _ = sock.send_to(&seg.to_bytes(), to).await;
     }
 }
 
