@@ -51,6 +51,12 @@ pub struct Stats {
     pub result_late_max: Duration,
     /// Timer or result handlings late by more than 100 ms.
     pub late_over_100ms: u64,
+    /// Probes that failed (any error or failing answer).
+    pub failed: u64,
+    /// Sum of probe durations (start to answer), for the mean.
+    pub probe_time: Duration,
+    /// Probes that took longer than 100 ms.
+    pub probe_over_100ms: u64,
 }
 
 /// The engine's health seen as [`ipvs::desired`] wants it.
@@ -89,7 +95,9 @@ impl HealthView for EngineHealth {
     }
 }
 
-type Done = (ProbeId, ProbeResult, std::time::Instant);
+/// A finished probe: its id, what came back, when it finished, how long
+/// it ran.
+type Done = (ProbeId, ProbeResult, std::time::Instant, Duration);
 
 /// The check side's state.
 pub struct Checks {
@@ -189,18 +197,18 @@ impl Checks {
                     let outs: Vec<_> = self.engine.handle(now, Input::Mastership { master }).collect();
                     self.act(outs);
                 }
-                Some((id, result, at)) = done_rx.recv() => {
+                Some((id, result, at, took)) = done_rx.recv() => {
                     let late = at.elapsed();
                     self.note_late(late, false);
-                    self.stats.results += 1;
+                    self.note_probe(&result, took);
                     let now = self.clock.now();
                     let outs: Vec<_> = self.engine.handle(now, Input::ProbeDone { id, result }).collect();
                     let changed = self.act(outs);
                     // Drain what else is ready before touching IPVS once.
                     let mut changed_more = false;
-                    while let Ok((id, result, at)) = done_rx.try_recv() {
+                    while let Ok((id, result, at, took)) = done_rx.try_recv() {
                         self.note_late(at.elapsed(), false);
-                        self.stats.results += 1;
+                        self.note_probe(&result, took);
                         let now = self.clock.now();
                         let outs: Vec<_> = self.engine.handle(now, Input::ProbeDone { id, result }).collect();
                         changed_more |= self.act(outs);
@@ -236,13 +244,28 @@ impl Checks {
         }
     }
 
+    fn note_probe(&mut self, r: &ProbeResult, took: Duration) {
+        self.stats.results += 1;
+        self.stats.probe_time += took;
+        if took > Duration::from_millis(100) {
+            self.stats.probe_over_100ms += 1;
+        }
+        if matches!(r, ProbeResult::Net(_)) {
+            self.stats.failed += 1;
+        }
+    }
+
     fn log_stats(&mut self) {
         let s = &self.stats;
         tracing::info!(
-            "check stats checkers={} probes={} results={} timer-late-max={} result-late-max={} late-over-100ms={}",
+            "check stats checkers={} probes={} results={} failed={} probe-time-ms={} probe-over-100ms={} \
+             timer-late-max={} result-late-max={} late-over-100ms={}",
             self.engine.checker_count(),
             s.probes,
             s.results,
+            s.failed,
+            s.probe_time.as_millis(),
+            s.probe_over_100ms,
             vigil_core::time::fmt_ms(s.timer_late_max),
             vigil_core::time::fmt_ms(s.result_late_max),
             s.late_over_100ms
@@ -269,8 +292,9 @@ impl Checks {
                         self.pinger.clone(),
                     );
                     tokio::spawn(async move {
+                        let t = std::time::Instant::now();
                         let r = probes::run(&kind, &target, timeout, &policy, &pinger).await;
-                        let _ = tx.send((id, r, std::time::Instant::now()));
+                        let _ = tx.send((id, r, std::time::Instant::now(), t.elapsed()));
                     });
                 }
                 Output::Verdict(_) | Output::Quorum(_) => changed = true,

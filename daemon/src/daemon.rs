@@ -103,6 +103,7 @@ pub fn run(cli: Cli) -> i32 {
             }
         }
     }
+    raise_nofile();
     tracing::info!(
         "vigild {} starting: config {} pid {}",
         env!("CARGO_PKG_VERSION"),
@@ -112,6 +113,18 @@ pub fn run(cli: Cli) -> i32 {
     let code = supervise(&cli, Arc::new(cfg), run_vrrp, run_check);
     drop(pidfiles);
     code
+}
+
+/// Raises the soft open-file limit to the hard one: every probe in flight
+/// holds a socket.
+fn raise_nofile() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
+        && soft < hard
+        && let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard)
+    {
+        tracing::warn!("cannot raise the open-file limit from {soft} to {hard}: {e}");
+    }
 }
 
 struct Sides {

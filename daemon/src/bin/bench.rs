@@ -1,2 +1,0 @@
-//! Placeholder for the checks-per-second benchmark (see BENCHMARKS.md).
-fn main() {}
