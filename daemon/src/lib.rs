@@ -31,3 +31,6 @@ pub mod script;
 pub mod track;
 pub mod vrrp_socket;
 pub mod vrrp_task;
+
+#[cfg(test)]
+mod testns;

@@ -148,6 +148,10 @@ mod tests {
 
     #[test]
     fn get_reads_until_close() {
+        crate::testns::in_netns("probes-http", get_reads_until_close_here);
+    }
+
+    fn get_reads_until_close_here() {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
