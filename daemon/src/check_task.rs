@@ -369,8 +369,20 @@ impl Checks {
     }
 }
 
-/// Logs, one line each, the table vigild would have programmed.
+/// Tables with more destinations than this are summarised, not listed.
+pub const REPORT_MAX_DESTS: usize = 256;
+
+/// Logs, one line each, the table vigild would have programmed (a
+/// one-line summary for large tables; the ops are logged anyway).
 pub fn report_table(t: &Table) {
+    let dests: usize = t.iter().map(|(_, e)| e.dests().len()).sum();
+    if dests > REPORT_MAX_DESTS {
+        tracing::info!(
+            "ipvs table (not programmed: IPVS unavailable): services={} dests={dests}",
+            t.len()
+        );
+        return;
+    }
     tracing::info!("ipvs table (not programmed: IPVS unavailable):");
     for line in ipvs::ipvsadm_ln(t).lines() {
         tracing::info!("ipvs table | {line}");
