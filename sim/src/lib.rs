@@ -10,6 +10,7 @@
 
 pub mod embedded;
 pub mod record;
+pub mod replay;
 pub mod scenario;
 pub mod verdict;
 pub mod world;

@@ -1,4 +1,5 @@
 //! One module per `vigil` subcommand.
 
 pub mod check_config;
+pub mod replay;
 pub mod run;

@@ -1,0 +1,235 @@
+//! Feeds a core [`Router`] the capture: every peer's VRRP datagram at its
+//! capture time, its timers run in between, its daemon started, stopped
+//! and crashed when the real one was. The node's own packets are not
+//! fed: they are what its replay is checked against.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use vigil_core::harness;
+use vigil_core::time::Instant;
+use vigil_core::trace::{Event, Record};
+use vigil_core::vrrp::{self, Input, InstanceConfig, Output, Router, State, Stats, Unrouted};
+
+use super::decode::{Decoded, What};
+use super::observe::{Life, LifeKind, Observation};
+
+/// The origin of the replay's instants: capture time zero is this far
+/// after core's origin, so that a node can start before the capture.
+pub const BASE: Duration = Duration::from_secs(1000);
+
+/// A capture time as the replay's [`Instant`].
+pub fn instant(at: Duration) -> Instant {
+    Instant::from_duration(BASE + at)
+}
+
+/// A replay instant as signed nanoseconds from the capture's start.
+pub fn offset(i: Instant) -> i128 {
+    i128::from(i.as_nanos()) - BASE.as_nanos() as i128
+}
+
+/// A state change Vigil's node made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transition {
+    /// Index of the instance.
+    pub instance: usize,
+    /// From.
+    pub from: State,
+    /// To.
+    pub to: State,
+    /// Why.
+    pub reason: vrrp::Reason,
+    /// When.
+    pub at: Instant,
+}
+
+/// What the replayed node did.
+#[derive(Clone, Debug, Default)]
+pub struct Replayed {
+    /// Its trace (node name: its address).
+    pub trace: Vec<Record>,
+    /// Its state changes.
+    pub transitions: Vec<Transition>,
+    /// Adverts it sent.
+    pub adverts: usize,
+    /// Announcements (GARP/NA) it sent.
+    pub announcements: usize,
+    /// Datagrams fed to it.
+    pub fed: usize,
+    /// Datagrams no instance took (another VRID, malformed).
+    pub unrouted: usize,
+    /// Counters of each life of the daemon: (life number, instance, stats).
+    pub stats: Vec<(usize, String, Stats)>,
+}
+
+enum Step<'a> {
+    Life(&'a Life),
+    Packet(usize),
+}
+
+/// Replays `d` through a node of `cfgs` at `node`, its life as `obs` says.
+pub fn run(d: &Decoded, node: IpAddr, cfgs: &[InstanceConfig], obs: &Observation) -> Replayed {
+    let name = node.to_string();
+    let mut out = Replayed::default();
+    let own = |a: IpAddr| a == node || cfgs.iter().any(|c| c.src == a);
+    let mut steps: Vec<(i128, u8, usize, Step<'_>)> = Vec::new();
+    for l in &obs.life {
+        let at = l.at.as_nanos() as i128 - l.before.as_nanos() as i128;
+        let rank = match l.kind {
+            LifeKind::Start => 0,
+            LifeKind::Stop | LifeKind::Crash => 2,
+        };
+        steps.push((at, rank, 0, Step::Life(l)));
+    }
+    for (i, p) in d.packets.iter().enumerate() {
+        if let What::Vrrp(v) = &p.what
+            && !own(v.meta.src)
+        {
+            steps.push((p.at.as_nanos() as i128, 1, p.index, Step::Packet(i)));
+        }
+    }
+    steps.sort_by_key(|s| (s.0, s.1, s.2));
+    let mut router: Option<Router> = None;
+    let mut lives = 0;
+    let end = instant(d.span);
+    for (_, _, _, step) in &steps {
+        let at = match step {
+            Step::Life(l) => Instant::from_duration((BASE + l.at).saturating_sub(l.before)),
+            Step::Packet(i) => instant(d.packets[*i].at),
+        };
+        advance(&mut router, at.min(end), &name, &mut out);
+        match step {
+            Step::Life(l) => match l.kind {
+                LifeKind::Start => {
+                    if let Some(r) = router.take() {
+                        keep_stats(&mut out, lives, &r);
+                        fault(&mut out, at, &name, "crash", "cause=restart");
+                    }
+                    lives += 1;
+                    fault(&mut out, at, &name, "start", &l.cause.to_string());
+                    let mut r =
+                        Router::new(cfgs.iter().cloned().map(vrrp::Instance::new).collect());
+                    let outs: Vec<_> = r.start(at).collect();
+                    act(&mut out, cfgs, at, &name, outs);
+                    router = Some(r);
+                }
+                LifeKind::Stop => {
+                    if let Some(mut r) = router.take() {
+                        fault(&mut out, at, &name, "stop", &l.cause.to_string());
+                        let outs: Vec<_> = r.broadcast(at, Input::Shutdown).collect();
+                        act(&mut out, cfgs, at, &name, outs);
+                        keep_stats(&mut out, lives, &r);
+                    }
+                }
+                LifeKind::Crash => {
+                    if let Some(r) = router.take() {
+                        fault(&mut out, at, &name, "crash", &l.cause.to_string());
+                        keep_stats(&mut out, lives, &r);
+                    }
+                }
+            },
+            Step::Packet(i) => {
+                let Some(r) = router.as_mut() else { continue };
+                let What::Vrrp(v) = &d.packets[*i].what else {
+                    continue;
+                };
+                let interface = cfgs
+                    .iter()
+                    .find(|c| c.vrid == v.vrid && c.family() == v.family())
+                    .or(cfgs.first())
+                    .map_or_else(
+                        || vrrp::DEFAULT_INTERFACE.to_string(),
+                        |c| c.interface.clone(),
+                    );
+                out.fed += 1;
+                let outs: Vec<_> = match r.receive(at, &interface, v.meta, &v.message) {
+                    Ok(o) => o.collect(),
+                    Err(Unrouted::UnknownVrid { .. } | Unrouted::Malformed(_)) => {
+                        out.unrouted += 1;
+                        Vec::new()
+                    }
+                };
+                act(&mut out, cfgs, at, &name, outs);
+            }
+        }
+    }
+    advance(&mut router, end, &name, &mut out);
+    if let Some(r) = router {
+        keep_stats(&mut out, lives, &r);
+    }
+    out
+}
+
+/// Runs the node's timers up to `until`, each at its deadline.
+fn advance(router: &mut Option<Router>, until: Instant, name: &str, out: &mut Replayed) {
+    let Some(r) = router.as_mut() else { return };
+    let cfgs: Vec<InstanceConfig> = r.instances().iter().map(|i| i.config().clone()).collect();
+    // A deadline that does not move on would loop forever: bounded.
+    for _ in 0..1_000_000 {
+        match r.next_deadline() {
+            Some(d) if d <= until => {
+                let outs: Vec<_> = r.timer(d).collect();
+                act(out, &cfgs, d, name, outs);
+            }
+            _ => return,
+        }
+    }
+}
+
+fn act(
+    out: &mut Replayed,
+    cfgs: &[InstanceConfig],
+    at: Instant,
+    name: &str,
+    outs: Vec<(usize, Output)>,
+) {
+    for (i, o) in outs {
+        match o {
+            Output::Send(_) => out.adverts += 1,
+            Output::Announce { .. } => out.announcements += 1,
+            Output::Trace(e) => {
+                if let Event::Vrrp(vrrp::Event {
+                    kind:
+                        vrrp::EventKind::State {
+                            from, to, reason, ..
+                        },
+                    ..
+                }) = &e
+                    && i < cfgs.len()
+                {
+                    out.transitions.push(Transition {
+                        instance: i,
+                        from: *from,
+                        to: *to,
+                        reason: *reason,
+                        at,
+                    });
+                }
+                out.trace.push(Record {
+                    at,
+                    node: name.to_string(),
+                    event: e,
+                });
+            }
+            Output::AddVip(_) | Output::DelVip(_) | Output::Notify(_) => {}
+        }
+    }
+}
+
+fn fault(out: &mut Replayed, at: Instant, name: &str, action: &str, detail: &str) {
+    out.trace.push(Record {
+        at,
+        node: name.to_string(),
+        event: Event::Harness(harness::Event::Fault {
+            action: action.to_string(),
+            detail: detail.to_string(),
+        }),
+    });
+}
+
+fn keep_stats(out: &mut Replayed, life: usize, r: &Router) {
+    for i in r.instances() {
+        out.stats
+            .push((life, i.name().to_string(), i.stats().clone()));
+    }
+}

@@ -1,0 +1,128 @@
+//! `vigil replay PCAP --config CONF [--instance NAME] [--as ADDRESS]`:
+//! plays a capture through a node running CONF and checks that it makes
+//! the state changes the real node made, when it made them.
+//!
+//! Exit status: 0 when Vigil agrees with the capture within the
+//! tolerance, 1 when it does not (the first disagreement is named), 2
+//! when the capture or the config cannot be used.
+
+use std::net::IpAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use vigil_core::config::{self, source::FsSource};
+use vigil_sim::replay;
+
+/// Arguments of `vigil replay`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The capture (pcap or pcapng; Ethernet, 802.1Q, Linux cooked SLL/SLL2).
+    pub pcap: String,
+    /// The keepalived.conf the node ran.
+    #[arg(long, short = 'c', value_name = "CONF")]
+    pub config: String,
+    /// Replay only this vrrp_instance (default: every instance of CONF).
+    #[arg(long, value_name = "NAME")]
+    pub instance: Option<String>,
+    /// The node's address in the capture (default: CONF's unicast_src_ip /
+    /// mcast_src_ip, else the one source advertising at CONF's priority).
+    #[arg(long = "as", value_name = "ADDRESS")]
+    pub node: Option<IpAddr>,
+    /// How far Vigil may be from the capture and still agree, in
+    /// milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 5.0)]
+    pub tolerance: f64,
+    /// When the node's daemon started, in seconds from the capture's
+    /// first packet (repeatable; for captures without group joins, such
+    /// as unicast ones).
+    #[arg(long = "start", value_name = "SECONDS")]
+    pub starts: Vec<f64>,
+    /// Print only the verdict table and the result.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Runs the subcommand.
+pub fn run(args: Args) -> ExitCode {
+    let bytes = match std::fs::read(&args.pcap) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("vigil replay: {}: {e}", args.pcap);
+            return ExitCode::from(2);
+        }
+    };
+    let parsed = config::parse(&FsSource, &args.config);
+    let mut failed = false;
+    for d in &parsed.diagnostics {
+        if d.is_error() {
+            eprintln!("{d}");
+            failed = true;
+        }
+    }
+    let Some(conf) = parsed.config.filter(|_| !failed) else {
+        eprintln!("vigil replay: {}: config has errors", args.config);
+        return ExitCode::from(2);
+    };
+    let secs = |s: f64, what: &str| {
+        if s.is_finite() && s >= 0.0 {
+            Ok(Duration::from_secs_f64(s))
+        } else {
+            Err(format!("vigil replay: {what} {s} is not a time >= 0"))
+        }
+    };
+    let tolerance = match secs(args.tolerance / 1000.0, "--tolerance") {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut starts = Vec::new();
+    for s in &args.starts {
+        match secs(*s, "--start") {
+            Ok(t) => starts.push(t),
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let options = replay::Options {
+        node: args.node,
+        instance: args.instance.clone(),
+        tolerance,
+        starts,
+    };
+    let name = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
+    let report = match replay::replay(
+        &bytes,
+        &name(&args.pcap),
+        &conf,
+        &name(&args.config),
+        &options,
+    ) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("vigil replay: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.quiet {
+        out(&report.verdict.render());
+        out(report.text.lines().last().unwrap_or(""));
+        out("\n");
+    } else {
+        out(&report.text);
+    }
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// Writes to stdout; a closed pipe is not an error.
+fn out(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
