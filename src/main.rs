@@ -22,6 +22,8 @@ enum Command {
     CheckConfig(cmd::check_config::Args),
     /// Run a failover scenario in the deterministic simulator (default: the reference deployment).
     Run(cmd::run::Args),
+    /// Explore random fault schedules with every invariant checked; shrink what breaks one.
+    Explore(cmd::explore::Args),
     /// Replay a capture (pcap/pcapng) through a node and check it against what the real node did.
     Replay(cmd::replay::Args),
 }
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::CheckConfig(args) => cmd::check_config::run(args),
         Command::Run(args) => cmd::run::run(args),
+        Command::Explore(args) => cmd::explore::run(args),
         Command::Replay(args) => cmd::replay::run(args),
     }
 }

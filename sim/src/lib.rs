@@ -9,6 +9,7 @@
 //! The same scenario and seed give a byte-identical trace and pcap.
 
 pub mod embedded;
+pub mod explore;
 pub mod record;
 pub mod replay;
 pub mod scenario;

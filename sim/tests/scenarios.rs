@@ -50,6 +50,7 @@ scenario_test!(http_get, "scenarios/http-get/scenario.toml");
 scenario_test!(both_down, "scenarios/both-down/scenario.toml");
 scenario_test!(vrrp3_fast, "scenarios/vrrp3-fast/scenario.toml");
 scenario_test!(unicast, "scenarios/unicast/scenario.toml");
+scenario_test!(equal_priority, "scenarios/equal-priority/scenario.toml");
 
 /// Other seeds change jitter and check phases, not the outcome: every
 /// seed passes the seed scenario's expectations.

@@ -1,5 +1,6 @@
 //! One module per `vigil` subcommand.
 
 pub mod check_config;
+pub mod explore;
 pub mod replay;
 pub mod run;

@@ -263,7 +263,11 @@ impl Instance {
     fn master_receive(&mut self, now: Instant, src: IpAddr, advert: &Advert) {
         let prio = advert.priority;
         let ours = self.priority;
-        let addr_cmp = cmp_addr(src, self.cfg.src);
+        let addr_cmp = if super::planted::no_tie_break() {
+            Ordering::Equal
+        } else {
+            cmp_addr(src, self.cfg.src)
+        };
         let higher = prio > ours || (prio == ours && addr_cmp == Ordering::Greater);
         if prio == PRIORITY_STOP || (self.cfg.higher_prio_send_advert && higher) {
             self.send_advert(ours);

@@ -13,6 +13,7 @@ mod event;
 mod from_config;
 mod instance;
 mod io;
+pub mod planted;
 mod reject;
 mod router;
 mod state;

@@ -104,7 +104,7 @@ pub struct ClientFile {
 pub struct ActionFile {
     /// When.
     pub at: Text,
-    /// What: crash, restart, stop, start, partition, heal, loss, latency,
+    /// What: crash, restart, stop, start, reload, partition, heal, loss, latency,
     /// link-down, link-up, drift, rs (real-server mode).
     pub action: Text,
     /// The host acted on.

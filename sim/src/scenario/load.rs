@@ -393,6 +393,7 @@ impl Loader<'_> {
             "restart" => Action::Restart(self.host(s, &a.target, &target_key, &whole)?),
             "stop" => Action::Stop(self.director(s, &a.target, &target_key, &whole)?),
             "start" => Action::Start(self.director(s, &a.target, &target_key, &whole)?),
+            "reload" => Action::Reload(self.director(s, &a.target, &target_key, &whole)?),
             "link-down" => Action::LinkDown(self.director(s, &a.target, &target_key, &whole)?),
             "link-up" => Action::LinkUp(self.director(s, &a.target, &target_key, &whole)?),
             "partition" => Action::Partition {

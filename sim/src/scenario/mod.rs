@@ -5,6 +5,7 @@
 pub mod duration;
 mod file;
 mod load;
+mod write;
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -13,6 +14,7 @@ use std::time::Duration;
 use vigil_core::config::Config;
 
 pub use load::load;
+pub use write::to_toml;
 
 /// A position in a scenario file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -157,6 +159,8 @@ pub enum Action {
     Stop(usize),
     /// A stopped director starts again.
     Start(usize),
+    /// A director reloads its (unchanged) configuration, as on SIGHUP.
+    Reload(usize),
     /// Datagrams and connections between the two sides are cut.
     Partition {
         /// One side.

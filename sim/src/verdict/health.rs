@@ -2,14 +2,15 @@
 //! healthy (as its configured checkers would judge it), when the network
 //! was faulty, and how long checkers may take to notice.
 
-use std::net::SocketAddr;
+use std::collections::BTreeSet;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use vigil_core::config::{CheckerKind, Config, HttpCheck};
 use vigil_core::time::Instant;
 
 use super::History;
-use crate::scenario::{Action, Host, RsMode, Scenario};
+use crate::scenario::{Action, Host, Peer, RsMode, Scenario};
 
 /// Health and network faults over time, as scripted.
 #[derive(Clone, Debug)]
@@ -35,12 +36,17 @@ impl Truth {
             .map(|_| vec![(Instant::ZERO, false, RsMode::Ok)])
             .collect();
         let mut faults: Vec<(Instant, Option<Instant>)> = Vec::new();
-        let mut open = 0usize;
+        // Network faults active now; the network is healthy when empty.
+        let mut active: BTreeSet<(u8, IpAddr, IpAddr)> = BTreeSet::new();
         let mut starts = vec![Instant::ZERO];
+        let mut slowest = 1.0f64;
+        let zero = IpAddr::from([0, 0, 0, 0]);
         for step in &s.timeline {
             let t = Instant::from_duration(step.at);
             let last =
                 |v: &Vec<(Instant, bool, RsMode)>| v.last().cloned().expect("starts non-empty");
+            let was_healthy = active.is_empty();
+            let pairs = |a: Host, b: Peer| crate::world::links::pairs(s, a, b);
             match &step.action {
                 Action::Crash(Host::RealServer(r)) => {
                     let (_, _, m) = last(&servers[*r]);
@@ -52,32 +58,57 @@ impl Truth {
                     servers[*server].push((t, c, mode.clone()));
                 }
                 Action::Restart(Host::Director(_)) | Action::Start(_) => starts.push(t),
-                Action::Partition { .. } | Action::LinkDown(_) => {
-                    open += 1;
-                    faults.push((t, None));
+                Action::Partition { a, b, .. } => {
+                    for (x, y) in pairs(*a, *b) {
+                        active.insert((0, x.min(y), x.max(y)));
+                    }
                 }
-                Action::Loss { rate, .. } if *rate > 0.0 => {
-                    open += 1;
-                    faults.push((t, None));
+                Action::Heal { a, b } => {
+                    for (x, y) in pairs(*a, *b) {
+                        active.remove(&(0, x.min(y), x.max(y)));
+                    }
                 }
-                Action::Drift { factor, .. } if (*factor - 1.0).abs() > f64::EPSILON => {
-                    open += 1;
-                    faults.push((t, None));
-                }
-                Action::Latency { .. } => faults.push((t, Some(t))),
-                Action::Heal { .. }
-                | Action::LinkUp(_)
-                | Action::Loss { .. }
-                | Action::Drift { .. }
-                    // Close the most recent open fault window; with
-                    // overlapping faults, the network is healthy only when
-                    // all are closed, which the merge below handles.
-                    if open > 0 => {
-                        open -= 1;
-                        if let Some(w) = faults.iter_mut().rev().find(|w| w.1.is_none()) {
-                            w.1 = Some(t);
+                Action::Loss { a, b, rate } => {
+                    for (x, y) in pairs(*a, *b) {
+                        if *rate > 0.0 {
+                            active.insert((1, x.min(y), x.max(y)));
+                        } else {
+                            active.remove(&(1, x.min(y), x.max(y)));
                         }
                     }
+                }
+                Action::Latency { a, b, delay } => {
+                    for (x, y) in pairs(*a, *b) {
+                        if *delay > s.network.latency {
+                            active.insert((2, x.min(y), x.max(y)));
+                        } else {
+                            active.remove(&(2, x.min(y), x.max(y)));
+                        }
+                    }
+                }
+                Action::LinkDown(d) => {
+                    active.insert((3, s.directors[*d].address, zero));
+                }
+                Action::LinkUp(d) => {
+                    active.remove(&(3, s.directors[*d].address, zero));
+                }
+                Action::Drift { director, factor } => {
+                    slowest = slowest.min(*factor);
+                    if (*factor - 1.0).abs() > f64::EPSILON {
+                        active.insert((4, s.directors[*director].address, zero));
+                    } else {
+                        active.remove(&(4, s.directors[*director].address, zero));
+                    }
+                }
+                _ => {}
+            }
+            match (was_healthy, active.is_empty()) {
+                (true, false) => faults.push((t, None)),
+                (false, true) => {
+                    if let Some(w) = faults.last_mut() {
+                        w.1 = Some(t);
+                    }
+                }
                 _ => {}
             }
         }
@@ -96,7 +127,8 @@ impl Truth {
             checks,
             faults,
             starts,
-            bound: detection_bound(&config),
+            // A slow clock stretches every checker's timing.
+            bound: detection_bound(&config).div_f64(slowest.min(1.0)),
         }
     }
 
@@ -106,11 +138,18 @@ impl Truth {
     }
 
     /// Network fault windows, each extended by `settle`, open ones to the end.
+    /// Overlapping windows are merged, so that a window covers any
+    /// interval spent under back-to-back faults.
     pub fn unhealthy_windows(&self, settle: Duration) -> Vec<(Instant, Instant)> {
-        self.faults
-            .iter()
-            .map(|(a, b)| (*a, b.map_or(Instant::from_nanos(u64::MAX), |b| b + settle)))
-            .collect()
+        let mut merged: Vec<(Instant, Instant)> = Vec::new();
+        for (a, b) in &self.faults {
+            let w = (*a, b.map_or(Instant::from_nanos(u64::MAX), |b| b + settle));
+            match merged.last_mut() {
+                Some(last) if w.0 <= last.1 => last.1 = last.1.max(w.1),
+                _ => merged.push(w),
+            }
+        }
+        merged
     }
 
     fn state_at(&self, r: usize, t: Instant) -> (Instant, bool, RsMode) {

@@ -142,6 +142,18 @@ impl Balancer {
         }
     }
 
+    /// Reloads `config`: checkers of unchanged real servers keep their
+    /// state; the table changes only where health or config changed.
+    pub fn reload(&mut self, now_own: Instant, config: &Config) {
+        self.config = config.clone();
+        let outs: Vec<check::Output> = self
+            .engine
+            .handle(now_own, check::Input::Reload(config))
+            .collect();
+        self.outputs(outs);
+        self.sync();
+    }
+
     /// A probe answered.
     pub fn probe_done(&mut self, now_own: Instant, done: ProbeDone) {
         self.input(
@@ -160,6 +172,10 @@ impl Balancer {
 
     fn input(&mut self, now_own: Instant, input: check::Input<'_>) {
         let outs: Vec<check::Output> = self.engine.handle(now_own, input).collect();
+        self.outputs(outs);
+    }
+
+    fn outputs(&mut self, outs: Vec<check::Output>) {
         let mut changed = false;
         for o in outs {
             match o {

@@ -87,6 +87,7 @@ async fn daemon(
     let ctl = control.borrow().clone();
     let mut clock = Clock::new(now().since_origin(), ctl.drift);
     let mut link_up = ctl.link_up;
+    let mut reloads = ctl.reloads;
 
     let instances = config
         .vrrp_instances
@@ -160,6 +161,12 @@ async fn daemon(
                     link_up = ctl.link_up;
                     let outs: Vec<_> = router.broadcast(own(&clock), Input::Link { up: link_up }).collect();
                     act(&node, &vrrp_sock, &arp_sock, outs, own(&clock)).await;
+                }
+                if ctl.reloads != reloads {
+                    // SIGHUP with the same config: every instance is
+                    // unchanged and keeps its state; checkers keep theirs.
+                    reloads = ctl.reloads;
+                    node.borrow_mut().balancer.reload(own(&clock), &config);
                 }
                 if ctl.stopped {
                     let outs: Vec<_> = router.broadcast(own(&clock), Input::Shutdown).collect();

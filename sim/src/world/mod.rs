@@ -7,7 +7,7 @@ mod client;
 mod clock;
 mod director;
 mod dr;
-mod links;
+pub mod links;
 pub mod net;
 mod probe;
 mod real_server;
@@ -124,6 +124,8 @@ fn apply(sim: &mut turmoil::Sim<'_>, shared: &shared::Shared, links: &mut Links,
         Action::Restart(h) => {
             shared.borrow_mut().crashed.retain(|c| c != h);
             if let Host::Director(d) = h {
+                // A running director restarted loses its state first.
+                lost_director(&mut shared.borrow_mut(), *d, at);
                 let _ = shared.borrow().controls[*d].send_replace(Default::default());
             }
             if let Host::RealServer(r) = h {
@@ -139,6 +141,10 @@ fn apply(sim: &mut turmoil::Sim<'_>, shared: &shared::Shared, links: &mut Links,
         Action::Start(d) => {
             shared.borrow().controls[*d].send_modify(|c| c.stopped = false);
             (name(Host::Director(*d)), "start", String::new())
+        }
+        Action::Reload(d) => {
+            shared.borrow().controls[*d].send_modify(|c| c.reloads += 1);
+            (name(Host::Director(*d)), "reload", String::new())
         }
         Action::Partition { a, b, oneway } => {
             links.cut(&s, *a, *b, *oneway);

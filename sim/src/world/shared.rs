@@ -32,6 +32,8 @@ pub struct DirectorControl {
     pub link_up: bool,
     /// Clock rate factor (1.0: exact).
     pub drift: f64,
+    /// Reloads requested so far (each increment is one SIGHUP).
+    pub reloads: u64,
 }
 
 impl Default for DirectorControl {
@@ -40,6 +42,7 @@ impl Default for DirectorControl {
             stopped: false,
             link_up: true,
             drift: 1.0,
+            reloads: 0,
         }
     }
 }
