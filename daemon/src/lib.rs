@@ -8,7 +8,7 @@
 //!   ([`track`]), notify scripts ([`notify`], [`script`]).
 //! - Checks ([`check_task`]): core's check engine with real probes
 //!   ([`probes`]) and the IPVS table through a backend
-//!   ([`ipvs_backend`]).
+//!   ([`ipvs_backend`]; on the kernel: [`ipvs_netlink`]).
 //!
 //! [`daemon`] ties them to the command line ([`cli`]), pid files
 //! ([`pidfile`]), capabilities ([`caps`]), logging ([`log`]) and signals;
@@ -21,6 +21,7 @@ pub mod cli;
 pub mod clock;
 pub mod daemon;
 pub mod ipvs_backend;
+pub mod ipvs_netlink;
 pub mod log;
 pub mod netlink;
 pub mod notify;
