@@ -12,6 +12,7 @@ pub mod embedded;
 pub mod explore;
 pub mod record;
 pub mod replay;
+pub mod report;
 pub mod scenario;
 pub mod verdict;
 pub mod world;

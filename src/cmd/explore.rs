@@ -154,7 +154,20 @@ pub fn run(args: Args) -> ExitCode {
         ));
         let repro = explore::reproduction(&base, r.seed, &shrunk);
         match write_repro(&args.out, &repro) {
-            Ok(path) => out(&format!("  replay: vigil run {path} --seed {}\n", r.seed)),
+            Ok(path) => {
+                out(&format!("  replay: vigil run {path} --seed {}\n", r.seed));
+                let report = Path::new(&path).with_file_name("report.html");
+                let opts = vigil_sim::world::Options {
+                    seed: Some(r.seed),
+                    capture: false,
+                };
+                if let Ok(o) = vigil_sim::run(&repro, &opts)
+                    && std::fs::write(&report, vigil_sim::report::html(&repro, &o.run, &o.verdict))
+                        .is_ok()
+                {
+                    out(&format!("  report: {}\n", report.display()));
+                }
+            }
             Err(e) => out(&format!("  cannot write the reproduction: {e}\n")),
         }
     }

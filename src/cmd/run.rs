@@ -21,6 +21,9 @@ pub struct Args {
     /// Write every frame on the segment to this pcap file.
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<String>,
+    /// Write a self-contained HTML timeline report to this file.
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<String>,
     /// Print only the summary and verdict.
     #[arg(long, short)]
     pub quiet: bool,
@@ -68,6 +71,13 @@ pub fn run(args: Args) -> ExitCode {
             .and_then(|b| std::fs::write(path, b).map_err(|e| e.to_string()));
         if let Err(e) = written {
             eprintln!("vigil run: cannot write pcap {path}: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    if let Some(path) = &args.report {
+        let html = vigil_sim::report::html(&s, &outcome.run, &outcome.verdict);
+        if let Err(e) = std::fs::write(path, html) {
+            eprintln!("vigil run: cannot write report {path}: {e}");
             return ExitCode::from(2);
         }
     }

@@ -184,6 +184,19 @@ impl Truth {
         v
     }
 
+    /// Real server `r`'s health over the run: (from, to, healthy) intervals.
+    pub fn intervals(&self, r: usize, end: Instant) -> Vec<(Instant, Instant, bool)> {
+        let v = &self.servers[r];
+        v.iter()
+            .enumerate()
+            .map(|(i, (at, crashed, mode))| {
+                let next = v.get(i + 1).map_or(end, |n| n.0);
+                (*at, next.min(end), self.healthy(r, *crashed, mode))
+            })
+            .filter(|(a, b, _)| b > a)
+            .collect()
+    }
+
     /// When the real server at `addr` became unreachable, if it is at `t`.
     pub fn dead_since(&self, addr: SocketAddr, t: Instant) -> Option<Instant> {
         let r = self.checks.iter().position(|c| c.0 == addr)?;
