@@ -163,5 +163,9 @@ fn main() {
             median.wall.as_secs_f64() * 1e3,
             per(median),
         );
+        println!(
+            "summary: checker scheduling, {name}: {:.0} ns per probe decision (best)",
+            per(best)
+        );
     }
 }

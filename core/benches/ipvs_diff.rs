@@ -65,6 +65,10 @@ fn measure(name: &str, iters: usize, mut f: impl FnMut() -> usize) {
         us(times[0]),
         us(times[iters / 2])
     );
+    println!(
+        "summary: ipvs diff {name}: {:.3} ms min",
+        us(times[0]) / 1000.0
+    );
 }
 
 /// A `/proc/self/status` field (`VmHWM`, `VmRSS`), e.g. `27112 kB`.

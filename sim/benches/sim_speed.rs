@@ -116,6 +116,13 @@ fn main() {
                 100.0 * rate / floor_rate,
                 kib as f64 / 1024.0
             );
+            if case == "full" {
+                println!(
+                    "summary: simulator at {ms} ms: {rate:.0}x real time, {:.0}% of the bare turmoil floor, peak {:.1} MiB",
+                    100.0 * rate / floor_rate,
+                    kib as f64 / 1024.0
+                );
+            }
         }
     }
 }
