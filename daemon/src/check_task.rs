@@ -12,10 +12,10 @@ use vigil_core::check::{self, Engine, Input, Options, Output, ProbeId, ProbeResu
 use vigil_core::config::{Config, RealServer, VirtualServer};
 use vigil_core::ipvs::{self, HealthView, Table};
 use vigil_core::rng::Rng;
-use vigil_core::trace;
 
 use crate::clock::Clock;
 use crate::ipvs_backend::IpvsBackend;
+use crate::ipvs_netlink::reconcile;
 use crate::log;
 use crate::notify::Notifier;
 use crate::probes::{self, icmp::Pinger};
@@ -145,14 +145,10 @@ impl Checks {
             stats: Stats::default(),
             cfg,
         };
-        match c.backend.dump() {
-            Ok(t) => c.actual = t,
-            Err(e) => tracing::error!("ipvs dump: {e}"),
-        }
         let now = c.clock.now();
         let outs: Vec<_> = c.engine.handle(now, Input::Start).collect();
         c.act(outs);
-        c.sync_ipvs();
+        c.sync_ipvs(true);
         (c, done_rx)
     }
 
@@ -164,6 +160,9 @@ impl Checks {
         mut master_rx: watch::Receiver<bool>,
     ) {
         let mut master_open = true;
+        let every = reconcile::resync_interval();
+        let mut resync = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let deadline = self.engine.next_deadline();
             let sleep = async {
@@ -214,7 +213,7 @@ impl Checks {
                         changed_more |= self.act(outs);
                     }
                     if changed || changed_more {
-                        self.sync_ipvs();
+                        self.sync_ipvs(false);
                     }
                 }
                 _ = sleep => {
@@ -225,9 +224,10 @@ impl Checks {
                     let now = self.clock.now();
                     let outs: Vec<_> = self.engine.handle(now, Input::Timer).collect();
                     if self.act(outs) {
-                        self.sync_ipvs();
+                        self.sync_ipvs(false);
                     }
                 }
+                _ = resync.tick() => self.sync_ipvs(true),
             }
         }
     }
@@ -310,35 +310,19 @@ impl Checks {
         changed
     }
 
-    /// Brings the backend's table to what the config and health ask for.
-    fn sync_ipvs(&mut self) {
+    /// Brings the backend's table to what the config and health ask for
+    /// (`full`: reading the kernel's table first).
+    fn sync_ipvs(&mut self, full: bool) {
         let want = ipvs::desired(&self.cfg, &EngineHealth(self.engine.health()));
-        let plan = ipvs::plan(&self.actual, &want, &self.retired);
-        self.apply(plan.ops);
+        self.apply(&want, full);
     }
 
-    fn apply(&mut self, ops: Vec<ipvs::Op>) {
-        if ops.is_empty() {
-            return;
+    fn apply(&mut self, want: &Table, full: bool) {
+        let r = reconcile::sync(&mut *self.backend, &mut self.actual, want, &self.retired, full);
+        if r.converged {
+            self.retired.clear();
         }
-        for op in &ops {
-            log::event(&trace::Event::Ipvs(ipvs::Event::Op(op.clone())));
-        }
-        let errs = self.backend.apply(&ops);
-        for e in &errs {
-            if let Some(op) = &e.op {
-                log::event(&trace::Event::Ipvs(ipvs::Event::Refused {
-                    op: op.clone(),
-                    error: e.error.clone(),
-                }));
-            }
-        }
-        match self.backend.dump() {
-            Ok(t) => self.actual = t,
-            Err(e) => tracing::error!("ipvs dump: {e}"),
-        }
-        self.retired.clear();
-        if !self.backend.programs_kernel() {
+        if r.sent > 0 && !self.backend.programs_kernel() {
             report_table(&self.actual);
         }
     }
@@ -352,7 +336,7 @@ impl Checks {
         let now = self.clock.now();
         let outs: Vec<_> = self.engine.handle(now, Input::Reload(&cfg)).collect();
         self.act(outs);
-        self.sync_ipvs();
+        self.sync_ipvs(true);
         tracing::info!("reload check checkers={}", self.engine.checker_count());
     }
 
@@ -362,8 +346,7 @@ impl Checks {
         self.act(outs);
         if !keep_ipvs {
             self.retired.extend(ipvs::owned_services(&self.cfg));
-            let plan = ipvs::plan(&self.actual, &Table::new(), &self.retired);
-            self.apply(plan.ops);
+            self.apply(&Table::new(), false);
         }
         self.notifier.flush().await;
     }

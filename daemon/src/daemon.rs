@@ -191,7 +191,7 @@ fn supervise(cli: &Cli, cfg: Arc<Config>, run_vrrp: bool, run_check: bool) -> i3
         let backend = ipvs_backend::choose();
         if !backend.programs_kernel() {
             let why = ipvs_backend::kernel_ipvs().err().unwrap_or_else(|| {
-                "the kernel has IPVS but this vigild has no generic-netlink IPVS backend yet".into()
+                "the kernel has IPVS but its generic-netlink family could not be opened".into()
             });
             tracing::warn!(
                 "ipvs unavailable: {why}; running VRRP and health checks only (as keepalived --vrrp \

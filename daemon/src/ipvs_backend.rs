@@ -1,6 +1,6 @@
 //! Where the IPVS table goes: a backend behind [`IpvsBackend`], chosen at
-//! start. The kernel's generic-netlink IPVS is one implementation (a later
-//! issue); [`Unavailable`] is the other: when the kernel has no IPVS,
+//! start. The kernel's generic-netlink IPVS is one implementation
+//! ([`crate::ipvs_netlink`]); [`Unavailable`] is the other: when the kernel has no IPVS,
 //! vigild says so once and runs VRRP and checks (as `keepalived --vrrp`
 //! would), logging the table it would have programmed.
 
@@ -108,15 +108,19 @@ pub fn kernel_ipvs() -> Result<(), String> {
     }
 }
 
-/// Chooses the backend at start: `Unavailable` with its reason when the
-/// kernel has no IPVS, or (until the generic-netlink backend exists) when
-/// it does.
+/// Chooses the backend at start: the kernel's IPVS over generic netlink
+/// ([`crate::ipvs_netlink::NetlinkBackend`]), or `Unavailable` with its
+/// reason when the kernel has no IPVS or the family cannot be opened.
 pub fn choose() -> Box<dyn IpvsBackend> {
     match kernel_ipvs() {
         Err(why) => Box::new(Unavailable::new(why)),
-        Ok(()) => Box::new(Unavailable::new(
-            "the kernel has IPVS but this vigild has no generic-netlink IPVS backend yet",
-        )),
+        Ok(()) => match crate::ipvs_netlink::NetlinkBackend::open() {
+            Ok(b) => Box::new(b),
+            Err(e) => {
+                tracing::error!("ipvs: generic netlink: {e}");
+                Box::new(Unavailable::new(format!("generic netlink: {e}")))
+            }
+        },
     }
 }
 

@@ -119,12 +119,6 @@ pub fn sync(
             r.converged = refused_ops.is_empty();
             break;
         }
-        if full && r.rounds == 1 {
-            tracing::info!(
-                "ipvs resync: {} op(s) to bring the table back in line",
-                ops.len()
-            );
-        }
         for op in &ops {
             log::event(&trace::Event::Ipvs(ipvs::Event::Op(op.clone())));
         }
