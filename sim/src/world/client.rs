@@ -1,19 +1,21 @@
 //! A client: requests the VIP at a fixed rate through whichever director
 //! its ARP cache names, and keeps that cache from the gratuitous ARPs
 //! and ARP replies that actually reach it.
+//!
+//! One event loop per client (no task per request): requests start on a
+//! fixed schedule, wait for ARP resolution if needed, go out as LVS-DR
+//! segments, and end with an answer, a reset or their timeout.
 
-use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
-use std::rc::Rc;
 use std::time::Duration;
 
-use tokio::sync::{Notify, oneshot};
 use turmoil::net::UdpSocket;
 use vigil_core::harness;
 use vigil_core::packet::MacAddr;
 use vigil_core::packet::arp::{Arp, Operation};
 use vigil_core::packet::frame::{self, Content};
+use vigil_core::time::Instant;
 use vigil_core::trace::Event;
 
 use super::dr::Segment;
@@ -27,18 +29,18 @@ use crate::scenario::Host;
 /// How often an unresolved VIP is asked for again.
 const ARP_RETRY: Duration = Duration::from_secs(1);
 
-/// Client-local state shared by its tasks.
-struct Local {
-    /// Wakes requests waiting for the ARP entry.
-    resolved: Notify,
-    /// When the last ARP request went out.
-    last_query: RefCell<Option<vigil_core::time::Instant>>,
-    /// Service judgement per second of request start times.
-    service: RefCell<ServiceJudge>,
-    /// The socket client traffic goes out of and answers come back to.
-    socket: UdpSocket,
-    /// Requests waiting for an answer, by client port.
-    waiting: RefCell<BTreeMap<u16, oneshot::Sender<Segment>>>,
+/// One request in flight.
+struct InFlight {
+    /// Its sequence number (start order).
+    n: u64,
+    /// When it started.
+    start: Instant,
+    /// When its first segment left (after ARP resolution).
+    sent: Option<Instant>,
+    /// The director its ARP entry named.
+    via: Option<usize>,
+    /// When it gives up.
+    deadline: Instant,
 }
 
 /// Judges a client's service second by second, in request start order
@@ -117,226 +119,236 @@ impl ServiceJudge {
 
 /// The host future of client `idx`.
 pub async fn run(shared: Shared, idx: usize) -> turmoil::Result {
-    let (rate, target) = {
+    let (rate, target, timeout, me, name) = {
         let w = shared.borrow();
         let c = &w.scenario.clients[idx];
-        (c.rate, c.target)
+        (c.rate, c.target, c.timeout, c.address, c.name.clone())
     };
-    let arp = Rc::new(UdpSocket::bind(("0.0.0.0", ARP_PORT)).await?);
+    let arp = UdpSocket::bind(("0.0.0.0", ARP_PORT)).await?;
     arp.set_broadcast(true)?;
     let socket = UdpSocket::bind(("0.0.0.0", CLIENT_PORT)).await?;
-    let local = Rc::new(Local {
-        socket,
-        waiting: RefCell::new(BTreeMap::new()),
-        resolved: Notify::new(),
-        last_query: RefCell::new(None),
-        service: RefCell::new(ServiceJudge::default()),
-    });
-    tokio::task::spawn_local(listen_arp(shared.clone(), idx, arp.clone(), local.clone()));
-    tokio::task::spawn_local(listen_answers(shared.clone(), idx, local.clone()));
     let period = Duration::from_secs_f64(1.0 / rate);
-    let start = tokio::time::Instant::now();
-    for n in 0u64.. {
-        tokio::time::sleep_until(start + period.mul_f64(n as f64)).await;
-        tokio::task::spawn_local(one_request(
-            shared.clone(),
-            idx,
-            target,
-            arp.clone(),
-            local.clone(),
-            n,
-        ));
-    }
-    Ok(())
-}
-
-async fn listen_arp(
-    shared: Shared,
-    idx: usize,
-    sock: Rc<UdpSocket>,
-    local: Rc<Local>,
-) -> turmoil::Result {
-    let me = shared.borrow().scenario.clients[idx].address;
-    let mut buf = [0u8; 256];
-    loop {
-        let (n, from) = sock.recv_from(&mut buf).await?;
-        if from.ip() == me || shared.borrow_mut().lost(from.ip(), me) {
-            continue;
-        }
-        let Ok(f) = frame::parse_ethernet(&buf[..n]) else {
-            continue;
-        };
-        let Content::Arp(a) = f.content else { continue };
-        // Gratuitous ARPs (requests or replies announcing the sender) and
-        // replies both update the cache, as Linux does for entries it has.
-        if !(a.is_gratuitous() || a.operation == Operation::Reply) {
-            continue;
-        }
-        let mut w = shared.borrow_mut();
-        let Some(Host::Director(d)) = net::host_of_mac(&w.scenario, a.sender_mac) else {
-            continue;
-        };
-        let vip = IpAddr::V4(a.sender_ip);
-        let previous = w.arp[idx].insert(vip, d);
-        if previous != Some(d) {
-            let holder = w.scenario.directors[d].name.clone();
-            let previous = previous.map(|p| w.scenario.directors[p].name.clone());
-            let name = w.scenario.clients[idx].name.clone();
-            w.trace(
-                now(),
-                &name,
-                Event::Harness(harness::Event::ArpCache {
-                    vip,
-                    holder,
-                    previous,
-                }),
-            );
-            local.resolved.notify_waiters();
-        }
-    }
-}
-
-/// Hands answers (from real servers, or resets) to the waiting requests.
-async fn listen_answers(shared: Shared, idx: usize, local: Rc<Local>) -> turmoil::Result {
-    let me = shared.borrow().scenario.clients[idx].address;
-    let mut buf = vec![0u8; 65_536];
-    loop {
-        let (n, from) = local.socket.recv_from(&mut buf).await?;
-        if shared.borrow_mut().lost(from.ip(), me) {
-            continue;
-        }
-        let port = match Segment::parse(&buf[..n]) {
-            Some(Segment::Response { client_port, .. }) | Some(Segment::Reset { client_port }) => {
-                client_port
-            }
-            _ => continue,
-        };
-        if let Some(tx) = local.waiting.borrow_mut().remove(&port) {
-            let _ = tx.send(Segment::parse(&buf[..n]).expect("parsed above"));
-        }
-    }
-}
-
-/// Finds the director for `vip`, asking by ARP when the cache has none.
-async fn resolve(
-    shared: &Shared,
-    idx: usize,
-    vip: IpAddr,
-    arp: &UdpSocket,
-    local: &Local,
-) -> Option<usize> {
-    loop {
-        if let Some(d) = shared.borrow().arp[idx].get(&vip) {
-            return Some(*d);
-        }
-        let t = now();
-        let due = local.last_query.borrow().is_none_or(|q| t - q >= ARP_RETRY);
-        if due {
-            *local.last_query.borrow_mut() = Some(t);
-            let (me, mac) = {
-                let w = shared.borrow();
-                (w.scenario.clients[idx].address, net::mac(Host::Client(idx)))
-            };
-            if let (IpAddr::V4(me4), IpAddr::V4(vip4)) = (me, vip) {
-                let req = Arp {
-                    operation: Operation::Request,
-                    sender_mac: mac,
-                    sender_ip: me4,
-                    target_mac: MacAddr::default(),
-                    target_ip: vip4,
-                };
-                let bytes = frame::ethernet(
-                    MacAddr::BROADCAST,
-                    mac,
-                    None,
-                    frame::ETHERTYPE_ARP,
-                    &req.to_bytes(),
-                );
-                shared.borrow_mut().rec.frame(t, || bytes.clone());
-                let _ = arp.send_to(&bytes, ("255.255.255.255", ARP_PORT)).await;
-            }
-        }
-        // Wait for an answer, or the next retry.
-        let _ = tokio::time::timeout(ARP_RETRY, local.resolved.notified()).await;
-    }
-}
-
-async fn one_request(
-    shared: Shared,
-    idx: usize,
-    target: SocketAddr,
-    arp: Rc<UdpSocket>,
-    local: Rc<Local>,
-    n: u64,
-) {
-    let (timeout, me, name) = {
-        let w = shared.borrow();
-        let c = &w.scenario.clients[idx];
-        (c.timeout, c.address, c.name.clone())
-    };
-    let start = now();
-    // When the request left (after ARP resolution), for the capture.
-    let connect_at = std::cell::Cell::new(start);
+    let origin = tokio::time::Instant::now();
     let req = request(&target.ip().to_string(), "/");
-    // The connection's client port, as the kernel would pick it.
-    let port = 49152 + (n % 16_000) as u16;
-    let client = SocketAddr::new(me, port);
-    let director = std::cell::Cell::new(None);
-    let attempt = async {
-        let Some(d) = resolve(&shared, idx, target.ip(), &arp, &local).await else {
-            return (None, Outcome::NoArp, Vec::new());
-        };
-        director.set(Some(d));
-        let addr = shared.borrow().scenario.directors[d].address;
-        connect_at.set(now());
-        let (tx, rx) = oneshot::channel();
-        local.waiting.borrow_mut().insert(port, tx);
-        let seg = Segment::Request {
-            client,
-            vip: target,
-            http: req.clone(),
-        };
-        let _ = local
-            .socket
-            .send_to(&seg.to_bytes(), (addr, target.port()))
-            .await;
-        let Ok(answer) = rx.await else {
-            return (Some(d), Outcome::Reset, Vec::new());
-        };
-        let reply = match answer {
-            Segment::Response { http, .. } => http,
-            _ => return (Some(d), Outcome::Refused, Vec::new()),
-        };
-        let outcome = match parse_response(&reply) {
-            Some((200, body)) => {
-                let w = shared.borrow();
-                match w
-                    .scenario
-                    .real_servers
-                    .iter()
-                    .position(|r| r.page.as_bytes() == body)
-                {
-                    Some(server) => Outcome::Ok { server },
-                    None => Outcome::WrongPage,
+    let mut judge = ServiceJudge::default();
+    let mut inflight: BTreeMap<u16, InFlight> = BTreeMap::new();
+    let mut unresolved: VecDeque<u16> = VecDeque::new();
+    let mut deadlines: BTreeSet<(Instant, u16)> = BTreeSet::new();
+    let mut last_query: Option<Instant> = None;
+    let mut next_n = 0u64;
+    let mut buf = vec![0u8; 65_536];
+    let mut arp_buf = [0u8; 256];
+    loop {
+        let next_start = origin + period.mul_f64(next_n as f64);
+        let next_deadline = deadlines.first().map(|d| d.0);
+        let deadline_sleep = next_deadline.map(|t| tokio::time::Instant::now() + (t - now()));
+        tokio::select! {
+            biased;
+            r = arp.recv_from(&mut arp_buf) => {
+                let (n, from) = r?;
+                if learn_arp(&shared, idx, me, from, &arp_buf[..n]) {
+                    // The VIP resolved: send what waited for it.
+                    while let Some(port) = unresolved.pop_front() {
+                        send(&shared, idx, &socket, &mut inflight, port, target, &req).await;
+                    }
                 }
             }
-            Some((code, _)) => Outcome::Status(code),
-            None => Outcome::Reset,
-        };
-        (Some(d), outcome, reply)
-    };
-    let (via, outcome, reply) = match tokio::time::timeout(timeout, attempt).await {
-        Ok(r) => r,
-        Err(_) => {
-            local.waiting.borrow_mut().remove(&port);
-            (director.get(), Outcome::Timeout, Vec::new())
+            r = socket.recv_from(&mut buf) => {
+                let (n, from) = r?;
+                if shared.borrow_mut().lost(from.ip(), me) {
+                    continue;
+                }
+                let (port, answer) = match Segment::parse(&buf[..n]) {
+                    Some(Segment::Response { client_port, http }) => (client_port, Some(http)),
+                    Some(Segment::Reset { client_port }) => (client_port, None),
+                    _ => continue,
+                };
+                let Some(f) = inflight.remove(&port) else { continue };
+                deadlines.remove(&(f.deadline, port));
+                let outcome = match &answer {
+                    None => Outcome::Refused,
+                    Some(reply) => judge_reply(&shared, reply),
+                };
+                finish(&shared, idx, &socket, &mut judge, &name, port, f, outcome, answer.unwrap_or_default(), target, &req).await;
+            }
+            _ = tokio::time::sleep_until(next_start) => {
+                let t = now();
+                let port = 49152 + (next_n % 16_000) as u16;
+                let f = InFlight { n: next_n, start: t, sent: None, via: None, deadline: t + timeout };
+                next_n += 1;
+                deadlines.insert((f.deadline, port));
+                inflight.insert(port, f);
+                if shared.borrow().arp[idx].contains_key(&target.ip()) {
+                    send(&shared, idx, &socket, &mut inflight, port, target, &req).await;
+                } else {
+                    unresolved.push_back(port);
+                    if last_query.is_none_or(|q| t - q >= ARP_RETRY) {
+                        last_query = Some(t);
+                        query_arp(&shared, idx, &arp, me, target.ip()).await;
+                    }
+                }
+            }
+            _ = async { tokio::time::sleep_until(deadline_sleep.expect("guarded")).await }, if deadline_sleep.is_some() => {
+                let t = now();
+                while let Some(&(at, port)) = deadlines.first() {
+                    if at > t {
+                        break;
+                    }
+                    deadlines.pop_first();
+                    unresolved.retain(|p| *p != port);
+                    if let Some(f) = inflight.remove(&port) {
+                        finish(&shared, idx, &socket, &mut judge, &name, port, f, Outcome::Timeout, Vec::new(), target, &req).await;
+                    }
+                }
+                // Still unresolved after a retry period: ask again.
+                if !unresolved.is_empty() && last_query.is_none_or(|q| t - q >= ARP_RETRY) {
+                    last_query = Some(t);
+                    query_arp(&shared, idx, &arp, me, target.ip()).await;
+                }
+            }
         }
+    }
+}
+
+/// Learns from an ARP frame; true when the VIP entry changed.
+fn learn_arp(shared: &Shared, idx: usize, me: IpAddr, from: SocketAddr, bytes: &[u8]) -> bool {
+    if from.ip() == me || shared.borrow_mut().lost(from.ip(), me) {
+        return false;
+    }
+    let Ok(f) = frame::parse_ethernet(bytes) else {
+        return false;
     };
-    // The closing segment passes the director, as in DR.
-    if let Some(d) = director.get() {
+    let Content::Arp(a) = f.content else {
+        return false;
+    };
+    // Gratuitous ARPs (requests or replies announcing the sender) and
+    // replies both update the cache, as Linux does for entries it has.
+    if !(a.is_gratuitous() || a.operation == Operation::Reply) {
+        return false;
+    }
+    let mut w = shared.borrow_mut();
+    let Some(Host::Director(d)) = net::host_of_mac(&w.scenario, a.sender_mac) else {
+        return false;
+    };
+    let vip = IpAddr::V4(a.sender_ip);
+    let previous = w.arp[idx].insert(vip, d);
+    if previous == Some(d) {
+        return false;
+    }
+    let holder = w.scenario.directors[d].name.clone();
+    let previous = previous.map(|p| w.scenario.directors[p].name.clone());
+    let name = w.scenario.clients[idx].name.clone();
+    w.trace(
+        now(),
+        &name,
+        Event::Harness(harness::Event::ArpCache {
+            vip,
+            holder,
+            previous,
+        }),
+    );
+    true
+}
+
+/// Broadcasts "who has `vip`".
+async fn query_arp(shared: &Shared, idx: usize, arp: &UdpSocket, me: IpAddr, vip: IpAddr) {
+    let (IpAddr::V4(me4), IpAddr::V4(vip4)) = (me, vip) else {
+        return;
+    };
+    let mac = net::mac(Host::Client(idx));
+    let req = Arp {
+        operation: Operation::Request,
+        sender_mac: mac,
+        sender_ip: me4,
+        target_mac: MacAddr::default(),
+        target_ip: vip4,
+    };
+    let bytes = frame::ethernet(
+        MacAddr::BROADCAST,
+        mac,
+        None,
+        frame::ETHERTYPE_ARP,
+        &req.to_bytes(),
+    );
+    shared.borrow_mut().rec.frame(now(), || bytes.clone());
+    let _ = arp.send_to(&bytes, ("255.255.255.255", ARP_PORT)).await;
+}
+
+/// Sends request `port` to the director the ARP cache names.
+async fn send(
+    shared: &Shared,
+    idx: usize,
+    socket: &UdpSocket,
+    inflight: &mut BTreeMap<u16, InFlight>,
+    port: u16,
+    target: SocketAddr,
+    req: &[u8],
+) {
+    let (d, addr, me) = {
+        let w = shared.borrow();
+        let Some(&d) = w.arp[idx].get(&target.ip()) else {
+            return;
+        };
+        (
+            d,
+            w.scenario.directors[d].address,
+            w.scenario.clients[idx].address,
+        )
+    };
+    let Some(f) = inflight.get_mut(&port) else {
+        return;
+    };
+    f.via = Some(d);
+    f.sent = Some(now());
+    let seg = Segment::Request {
+        client: SocketAddr::new(me, port),
+        vip: target,
+        http: req.to_vec(),
+    };
+    let _ = socket.send_to(&seg.to_bytes(), (addr, target.port())).await;
+}
+
+/// What an HTTP answer says.
+fn judge_reply(shared: &Shared, reply: &[u8]) -> Outcome {
+    match parse_response(reply) {
+        Some((200, body)) => {
+            let w = shared.borrow();
+            match w
+                .scenario
+                .real_servers
+                .iter()
+                .position(|r| r.page.as_bytes() == body)
+            {
+                Some(server) => Outcome::Ok { server },
+                None => Outcome::WrongPage,
+            }
+        }
+        Some((code, _)) => Outcome::Status(code),
+        None => Outcome::Reset,
+    }
+}
+
+/// Ends a request: the closing segment passes the director (as in DR), the
+/// outcome is recorded, the service judged, the frames captured.
+#[allow(clippy::too_many_arguments)]
+async fn finish(
+    shared: &Shared,
+    idx: usize,
+    socket: &UdpSocket,
+    judge: &mut ServiceJudge,
+    name: &str,
+    port: u16,
+    f: InFlight,
+    outcome: Outcome,
+    reply: Vec<u8>,
+    target: SocketAddr,
+    req: &[u8],
+) {
+    let me = shared.borrow().scenario.clients[idx].address;
+    let client = SocketAddr::new(me, port);
+    if let Some(d) = f.via {
         let addr = shared.borrow().scenario.directors[d].address;
-        let _ = local
-            .socket
+        let _ = socket
             .send_to(
                 &Segment::Close {
                     client,
@@ -354,12 +366,11 @@ async fn one_request(
     } else {
         Some(outcome.name())
     };
-    let second = start.since_origin().as_secs();
-    for ev in local.service.borrow_mut().add(n, second, failure) {
-        w.trace(end, &name, Event::Harness(ev));
+    for ev in judge.add(f.n, f.start.since_origin().as_secs(), failure) {
+        w.trace(end, name, Event::Harness(ev));
     }
     if w.rec.capture
-        && let (Some(d), Some(me4), Some(vip4)) = (via, tcp::v4(me), tcp::v4(target.ip()))
+        && let (Some(d), Some(me4), Some(vip4)) = (f.via, tcp::v4(me), tcp::v4(target.ip()))
     {
         let server = match &outcome {
             Outcome::Ok { server } => Some(net::mac(Host::RealServer(*server))),
@@ -372,25 +383,29 @@ async fn one_request(
         };
         let flow = Flow {
             client: (me4, net::mac(Host::Client(idx))),
-            client_port: if port == 0 {
-                49152 + (n % 16000) as u16
-            } else {
-                port
-            },
+            client_port: port,
             vip: (vip4, target.port()),
             director: net::mac(Host::Director(d)),
             server,
         };
         let hop = w.scenario.network.latency;
-        for (at, bytes) in tcp::request(flow, shape, connect_at.get(), end, hop, &req, &reply) {
+        for (at, bytes) in tcp::request(
+            flow,
+            shape,
+            f.sent.unwrap_or(f.start),
+            end,
+            hop,
+            req,
+            &reply,
+        ) {
             w.rec.frame(at, || bytes);
         }
     }
     w.rec.requests.push(Request {
         client: idx,
-        start,
+        start: f.start,
         end,
-        via,
+        via: f.via,
         outcome,
     });
 }
