@@ -39,6 +39,14 @@ pub fn render(s: &Scenario, run: &Run, h: &History) -> String {
                 masters.join(", ")
             }
         );
+        // Flaps: entries into master after the first election.
+        let flaps = entries.len().saturating_sub(1);
+        let minutes = s.duration.as_secs_f64() / 60.0;
+        let _ = writeln!(
+            out,
+            "  {inst} flaps: {flaps} ({:.2} per minute)",
+            flaps as f64 / minutes.max(1e-9)
+        );
         let dual = h.multi_master(&inst, end, std::time::Duration::ZERO);
         if !dual.is_empty() {
             let total: std::time::Duration = dual.iter().map(|(a, b, _)| *b - *a).sum();
