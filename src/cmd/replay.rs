@@ -37,6 +37,11 @@ pub struct Args {
     /// as unicast ones).
     #[arg(long = "start", value_name = "SECONDS")]
     pub starts: Vec<f64>,
+    /// The node's own interface MAC (repeatable): its IGMP/MLD joins of
+    /// the VRRP group come from it when it advertises from a virtual MAC
+    /// (use_vmac, FRR).
+    #[arg(long = "mac", value_name = "MAC")]
+    pub macs: Vec<vigil_core::packet::MacAddr>,
     /// Print only the verdict table and the result.
     #[arg(long, short)]
     pub quiet: bool,
@@ -92,6 +97,7 @@ pub fn run(args: Args) -> ExitCode {
         instance: args.instance.clone(),
         tolerance,
         starts,
+        macs: args.macs.clone(),
     };
     let name = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
     let report = match replay::replay(

@@ -12,7 +12,7 @@ use vigil_core::trace::{Event, Record};
 use vigil_core::vrrp::{self, Input, InstanceConfig, Output, Router, State, Stats, Unrouted};
 
 use super::decode::{Decoded, What};
-use super::observe::{Life, LifeKind, Observation};
+use super::observe::{Life, LifeCause, LifeKind, Observation};
 
 /// The origin of the replay's instants: capture time zero is this far
 /// after core's origin, so that a node can start before the capture.
@@ -41,6 +41,10 @@ pub struct Transition {
     pub reason: vrrp::Reason,
     /// When.
     pub at: Instant,
+    /// When the change is the master-down interval after the daemon's
+    /// start, so that its time rests on the start: how that start was
+    /// known.
+    pub from_start: Option<LifeCause>,
 }
 
 /// What the replayed node did.
@@ -60,6 +64,8 @@ pub struct Replayed {
     pub unrouted: usize,
     /// Counters of each life of the daemon: (life number, instance, stats).
     pub stats: Vec<(usize, String, Stats)>,
+    /// The current life's start.
+    start: Option<(Instant, LifeCause)>,
 }
 
 enum Step<'a> {
@@ -106,6 +112,7 @@ pub fn run(d: &Decoded, node: IpAddr, cfgs: &[InstanceConfig], obs: &Observation
                         fault(&mut out, at, &name, "crash", "cause=restart");
                     }
                     lives += 1;
+                    out.start = Some((at, l.cause.clone()));
                     fault(&mut out, at, &name, "start", &l.cause.to_string());
                     let mut r =
                         Router::new(cfgs.iter().cloned().map(vrrp::Instance::new).collect());
@@ -197,12 +204,28 @@ fn act(
                 }) = &e
                     && i < cfgs.len()
                 {
+                    let c = &cfgs[i];
+                    let md =
+                        vrrp::timers::master_down(c.interval, c.priority, c.down_timer_adverts);
+                    let from_start = out
+                        .start
+                        .as_ref()
+                        .filter(|(s, _)| {
+                            *to == State::Master
+                                && matches!(
+                                    reason,
+                                    vrrp::Reason::MasterDownTimeout | vrrp::Reason::Preempt
+                                )
+                                && *s + md == at
+                        })
+                        .map(|(_, cause)| cause.clone());
                     out.transitions.push(Transition {
                         instance: i,
                         from: *from,
                         to: *to,
                         reason: *reason,
                         at,
+                        from_start,
                     });
                 }
                 out.trace.push(Record {

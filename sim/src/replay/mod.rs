@@ -25,6 +25,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use vigil_core::config::Config;
+use vigil_core::packet::MacAddr;
 use vigil_core::vrrp::InstanceConfig;
 
 use decode::What;
@@ -44,6 +45,10 @@ pub struct Options {
     /// started, when the capture cannot show them (unicast: no group
     /// join). Replaces the starts inferred from joins.
     pub starts: Vec<Duration>,
+    /// The node's own interface MACs (`--mac`): its IGMP/MLD group joins
+    /// come from them when it advertises from a virtual MAC (use_vmac,
+    /// FRR's macvlan).
+    pub macs: Vec<MacAddr>,
 }
 
 impl Default for Options {
@@ -53,6 +58,7 @@ impl Default for Options {
             instance: None,
             tolerance: Duration::from_millis(5),
             starts: Vec::new(),
+            macs: Vec::new(),
         }
     }
 }
@@ -126,7 +132,7 @@ pub fn replay(
         .map(|i| InstanceConfig::from_config(config, i, node))
         .collect();
     let names: Vec<String> = cfgs.iter().map(|c| c.name.clone()).collect();
-    let obs = observe::observe(&d, node, &cfgs, &options.starts);
+    let obs = observe::observe(&d, node, &options.macs, &cfgs, &options.starts);
     let replayed = engine::run(&d, node, &cfgs, &obs);
     let verdict = verdict::judge(&obs, &replayed, &names, options.tolerance);
     let text = render(
@@ -274,6 +280,17 @@ fn render(
     }
     s.push_str("\nverdict:\n");
     s.push_str(&verdict.render());
+    if verdict
+        .rows
+        .iter()
+        .any(|r| r.status == verdict::Status::UnseenStart)
+    {
+        s.push_str(
+            "unseen-start: timed from the daemon's start, which the capture does not show \
+             (estimated from its IGMP/MLD join of the VRRP group, which the kernel reports some \
+             milliseconds late): shown, not checked; --start gives exact starts\n",
+        );
+    }
     s.push_str("\ncounters of Vigil's node:\n");
     for (life, name, st) in &replayed.stats {
         let _ = writeln!(s, "life {life} {name}: {}", counters(st));
@@ -281,15 +298,16 @@ fn render(
     s.push('\n');
     match &verdict.first_disagreement {
         None => {
-            let checked = verdict
-                .rows
-                .iter()
-                .filter(|r| r.status == verdict::Status::Agree)
-                .count();
+            let count = |st| verdict.rows.iter().filter(|r| r.status == st).count();
             let _ = writeln!(
                 s,
-                "PASS: Vigil agrees with the capture on {checked} state change(s) within {}",
-                fmt_diff(options.tolerance.as_nanos() as i128).trim_start_matches('+')
+                "PASS: Vigil agrees with the capture within {} on every state change it can check \
+                 ({} checked, {} unseen-start, {} given, {} input)",
+                fmt_diff(options.tolerance.as_nanos() as i128).trim_start_matches('+'),
+                count(verdict::Status::Agree),
+                count(verdict::Status::UnseenStart),
+                count(verdict::Status::Given),
+                count(verdict::Status::Input),
             );
         }
         Some(f) => {

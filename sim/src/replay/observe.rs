@@ -159,6 +159,10 @@ pub fn cmp_addr(a: IpAddr, b: IpAddr) -> Ordering {
     }
 }
 
+/// How soon after its advert a master announces its VIPs (keepalived and
+/// FRR over IPv4: well under a millisecond).
+const ANNOUNCE_AFTER_ADVERT: Duration = Duration::from_millis(5);
+
 fn is_virtual_mac(m: MacAddr) -> bool {
     m.0[..4] == [0x00, 0x00, 0x5e, 0x00] && matches!(m.0[4], 1 | 2)
 }
@@ -170,14 +174,21 @@ struct Track {
     last: Option<(Duration, usize, u8, Interval)>,
     /// The first outranking peer advert after the role's last one.
     candidate: Option<(Duration, usize)>,
+    /// An announcement of its VIPs while it was not advertising: it
+    /// became master then if its first advert follows (FRR announces
+    /// IPv6 VIPs an interval before its first advert).
+    announced: Option<(Duration, usize)>,
 }
 
 /// Observes the node whose address is `node` and whose instances are
 /// `cfgs` (their `src` are its advert sources) in `d`. `starts` are given
-/// start times (they replace the ones inferred from group joins).
+/// start times (they replace the ones inferred from group joins); group
+/// reports from `node_macs` are the node's too (a node advertising from
+/// a virtual MAC joins from its interface's own).
 pub fn observe(
     d: &Decoded,
     node: IpAddr,
+    node_macs: &[MacAddr],
     cfgs: &[InstanceConfig],
     starts: &[Duration],
 ) -> Observation {
@@ -186,7 +197,7 @@ pub fn observe(
         ..Observation::default()
     };
     let own = |a: IpAddr| a == node || cfgs.iter().any(|c| c.src == a);
-    let mut macs: Vec<MacAddr> = Vec::new();
+    let mut macs: Vec<MacAddr> = node_macs.to_vec();
     for p in &d.packets {
         if let (What::Vrrp(v), Some(m)) = (&p.what, p.src_mac)
             && own(v.meta.src)
@@ -293,15 +304,21 @@ pub fn observe(
                             already = true;
                         }
                         if !t.advertising {
+                            let interval = v.advert.as_ref().map_or(cfg.interval, |a| a.interval);
+                            let (at, index) = t
+                                .announced
+                                .filter(|(a, _)| p.at <= *a + grace(interval))
+                                .unwrap_or((p.at, p.index));
                             o.changes.push(Observed {
                                 instance: i,
                                 change: Change::BecameMaster,
-                                at: p.at,
-                                index: p.index,
+                                at,
+                                index,
                                 given: already,
                             });
                             t.advertising = true;
                         }
+                        t.announced = None;
                         let interval = v.advert.as_ref().map_or(cfg.interval, |a| a.interval);
                         t.last = Some((p.at, p.index, v.priority, interval));
                         t.candidate = None;
@@ -313,6 +330,14 @@ pub fn observe(
                         priority: v.priority,
                     });
                     let t = &mut tracks[i];
+                    if v.priority >= cfg.priority
+                        || t.announced
+                            .is_some_and(|(a, _)| p.at <= a + ANNOUNCE_AFTER_ADVERT)
+                    {
+                        // Not outranked, or right after it (a peer's
+                        // delayed burst): the announcement was the peer's.
+                        t.announced = None;
+                    }
                     if let Some((_, _, prio, _)) = t.last
                         && t.advertising
                         && t.candidate.is_none()
@@ -325,13 +350,28 @@ pub fn observe(
                     }
                 }
             }
-            What::Announce { mac, .. } => {
+            What::Announce { mac, addr } => {
                 let advertising = tracks.iter().any(|t| t.advertising);
                 if macs.contains(mac) && (!is_virtual_mac(*mac) || advertising) {
                     o.announcements += 1;
                 }
+                // A peer announces right after its own advert (within a
+                // few ms): with a shared virtual MAC that is not ours.
+                if macs.contains(mac)
+                    && let Some(i) = cfgs
+                        .iter()
+                        .position(|c| c.vips.iter().any(|v| v.addr == *addr))
+                    && !tracks[i].advertising
+                    && o.peers[i]
+                        .last()
+                        .is_none_or(|l| p.at > l.at + ANNOUNCE_AFTER_ADVERT)
+                {
+                    tracks[i].announced = Some((p.at, p.index));
+                }
             }
-            What::Membership { src, join } if own(*src) => {
+            What::Membership { src, join }
+                if own(*src) || p.src_mac.is_some_and(|m| node_macs.contains(&m)) =>
+            {
                 if first_role_event && !given {
                     first_role_event = false;
                     if !*join {

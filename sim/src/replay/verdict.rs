@@ -11,7 +11,7 @@ use std::time::Duration;
 use vigil_core::vrrp::{Reason, State};
 
 use super::engine::{Replayed, Transition, offset};
-use super::observe::{Change, Observation, PeerAdvert};
+use super::observe::{Change, LifeCause, LifeKind, Observation, PeerAdvert};
 use super::{fmt_diff, fmt_offset};
 
 /// How a row is judged.
@@ -25,6 +25,9 @@ pub enum Status {
     Given,
     /// An input the replay took from the capture (stop, disappearance).
     Input,
+    /// Timed from the daemon's start, which the capture does not show
+    /// (estimated from its group join): shown, not checked.
+    UnseenStart,
 }
 
 impl Status {
@@ -34,6 +37,7 @@ impl Status {
             Status::Disagree => "DIFFERS",
             Status::Given => "given",
             Status::Input => "input",
+            Status::UnseenStart => "unseen-start",
         }
     }
 }
@@ -160,8 +164,14 @@ pub fn judge(
             match (real.get(a), vigil.get(b)) {
                 (Some((rk, r)), Some((vk, v))) if rk == vk => {
                     let (ct, vt) = (r.at.as_nanos() as i128, offset(v.at));
+                    let unseen = v
+                        .from_start
+                        .as_ref()
+                        .is_some_and(|c| *c != LifeCause::Given);
                     let status = if r.given {
                         Status::Given
+                    } else if unseen {
+                        Status::UnseenStart
                     } else if (vt - ct).unsigned_abs() <= tolerance.as_nanos() {
                         Status::Agree
                     } else {
@@ -187,7 +197,16 @@ pub fn judge(
                     a += 1;
                 }
                 (_, Some((vk, v))) => {
-                    rows.push(row(*vk, None, Some(offset(v.at)), Status::Disagree, None));
+                    let st = if v
+                        .from_start
+                        .as_ref()
+                        .is_some_and(|c| *c != LifeCause::Given)
+                    {
+                        Status::UnseenStart
+                    } else {
+                        Status::Disagree
+                    };
+                    rows.push(row(*vk, None, Some(offset(v.at)), st, None));
                     b += 1;
                 }
                 (Some((rk, r)), None) => {
@@ -224,6 +243,11 @@ pub fn judge(
                             && offset(t.at) >= c.at.as_nanos() as i128
                     })
                     .map(|t| offset(t.at)),
+                Change::Vanished => obs
+                    .life
+                    .iter()
+                    .find(|l| l.kind == LifeKind::Crash && l.at >= c.at)
+                    .map(|l| l.at.as_nanos() as i128),
                 _ => None,
             };
             rows.push(Row {
