@@ -69,6 +69,17 @@ pub fn trace_header(s: &scenario::Scenario, seed: u64) -> String {
             c.name, c.address, c.rate, c.target
         );
     }
+    for p in &s.recorded_peers {
+        let _ = writeln!(
+            h,
+            "# recorded-peer {} address={} pcap={} source={} at={}",
+            p.name,
+            p.address,
+            p.pcap,
+            p.source,
+            crate::scenario::duration::render(p.at)
+        );
+    }
     h
 }
 

@@ -41,6 +41,9 @@ pub struct ScenarioFile {
     /// Checks of the outcome.
     #[serde(default)]
     pub expect: Vec<ExpectFile>,
+    /// Nodes of captures replayed onto the segment.
+    #[serde(default)]
+    pub recorded_peer: Vec<super::recorded::RecordedPeerFile>,
 }
 
 /// `[network]`: defaults for every link.

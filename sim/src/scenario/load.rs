@@ -268,8 +268,10 @@ impl Loader<'_> {
             clients,
             timeline: Vec::new(),
             expectations: Vec::new(),
+            recorded_peers: Vec::new(),
         };
         self.unique_names(&s, &f);
+        self.recorded_peers(source, &dir, &f, &mut s);
         for (i, a) in f.timeline.iter().enumerate() {
             if let Some(step) = self.step(&s, a, i) {
                 if step.at > s.duration {
@@ -289,6 +291,43 @@ impl Loader<'_> {
             }
         }
         s
+    }
+
+    fn recorded_peers(
+        &mut self,
+        source: &dyn Source,
+        dir: &str,
+        f: &ScenarioFile,
+        s: &mut Scenario,
+    ) {
+        let (peers, problems) = super::recorded::load(source, dir, &f.recorded_peer);
+        for p in problems {
+            self.error(&p.span, &p.key, p.message);
+        }
+        for (i, p) in peers.iter().enumerate() {
+            let span = f
+                .recorded_peer
+                .iter()
+                .find(|r| *r.name.get_ref() == p.name)
+                .map_or(0..0, |r| r.name.span());
+            if s.host(&p.name).is_some() || peers[..i].iter().any(|q| q.name == p.name) {
+                self.error(
+                    &span,
+                    "name",
+                    format!("host name {:?} is used twice", p.name),
+                );
+            }
+            let clash = s.hosts().iter().any(|h| s.host_address(*h) == p.address)
+                || peers[..i].iter().any(|q| q.address == p.address);
+            if clash {
+                self.error(
+                    &span,
+                    "address",
+                    format!("address {} is used twice", p.address),
+                );
+            }
+        }
+        s.recorded_peers = peers;
     }
 
     fn unique_names(&mut self, s: &Scenario, f: &ScenarioFile) {

@@ -5,6 +5,7 @@
 pub mod duration;
 mod file;
 mod load;
+pub mod recorded;
 mod write;
 
 use std::fmt;
@@ -309,6 +310,8 @@ pub struct Scenario {
     pub timeline: Vec<Step>,
     /// Checks.
     pub expectations: Vec<Expect>,
+    /// Nodes of captures replayed onto the segment.
+    pub recorded_peers: Vec<recorded::RecordedPeer>,
 }
 
 impl Scenario {

@@ -11,6 +11,7 @@ pub mod links;
 pub mod net;
 mod probe;
 mod real_server;
+mod recorded;
 pub mod shared;
 
 use std::cell::RefCell;
@@ -72,6 +73,10 @@ pub fn run(scenario: &Scenario, options: &Options) -> Result<Run, String> {
             Host::RealServer(i) => sim.host(addr, move || real_server::run(s.clone(), i)),
             Host::Client(i) => sim.host(addr, move || client::run(s.clone(), i)),
         }
+    }
+    for (i, p) in scenario.recorded_peers.iter().enumerate() {
+        let s = shared.clone();
+        sim.host(p.address, move || recorded::run(s.clone(), i));
     }
     let mut links = Links::new(scenario);
     let mut next = 0;
