@@ -8,10 +8,12 @@
 //! (names whose pid is dead) without touching a running test's.
 
 use std::fmt;
+use std::io::{BufRead, BufReader};
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::{Duration, Instant, SystemTime};
 
 /// The prefix of every namespace this module creates.
 pub const PREFIX: &str = "vgl-";
@@ -41,6 +43,11 @@ pub fn require_root(test: &str) -> bool {
         panic!("{test}: the `ip` command (iproute2) is missing");
     }
     true
+}
+
+/// Whether this process runs as root (effective uid 0).
+pub fn is_root() -> bool {
+    nix_is_root()
 }
 
 fn nix_is_root() -> bool {
@@ -173,6 +180,29 @@ impl Netns {
         }
     }
 
+    /// Starts `cmd ARGS` in the namespace with standard output and error
+    /// read line by line on a thread of its own: each line is appended to
+    /// `log` and handed to `on_line` with the wall-clock time it arrived.
+    /// Killed by pid on drop.
+    pub fn spawn_lines(
+        &self,
+        cmd: &str,
+        args: &[&str],
+        log: &Path,
+        on_line: impl FnMut(SystemTime, &str) + Send + 'static,
+    ) -> Proc {
+        let mut c = self.command(cmd);
+        c.args(args).stdin(Stdio::null());
+        spawn_lines(c, format!("{cmd} in {}", self.name), log, on_line)
+    }
+
+    /// Moves the calling thread into this namespace (network namespace
+    /// only; other threads are not affected). Sockets the thread opens
+    /// afterwards belong to the namespace.
+    pub fn enter(&self) -> std::io::Result<()> {
+        enter(&self.name)
+    }
+
     /// `ip -n NAME addr show`.
     pub fn addrs(&self) -> String {
         self.ip(&["addr", "show"])
@@ -268,6 +298,7 @@ pub struct Lab {
     hosts: Vec<(String, Netns)>,
     bridge: Netns,
     dir: PathBuf,
+    keep: AtomicBool,
 }
 
 impl Lab {
@@ -297,7 +328,24 @@ impl Lab {
             hosts: Vec::new(),
             bridge,
             dir,
+            keep: AtomicBool::new(false),
         }
+    }
+
+    /// The namespace holding the bridge `br0` (and the hosts' ports).
+    pub fn bridge(&self) -> &Netns {
+        &self.bridge
+    }
+
+    /// The prefix of every namespace of this lab (`vgl-<pid>-<tag><n>`).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Keeps the scratch directory after the lab is dropped (a failed
+    /// run's logs and capture).
+    pub fn keep(&self) {
+        self.keep.store(true, Ordering::Relaxed);
     }
 
     /// The lab's scratch directory (removed on drop unless
@@ -310,6 +358,13 @@ impl Lab {
     /// (`192.0.2.150/24`, ...). Addresses must come from the
     /// documentation ranges.
     pub fn host(&mut self, role: &str, addrs: &[&str]) -> &Netns {
+        self.host_dev(role, "eth0", None, addrs)
+    }
+
+    /// Adds host `role` whose end of the veth pair is called `dev` (the
+    /// interface its keepalived.conf names), with MAC address `mac` when
+    /// given, holding `addrs` (documentation ranges only).
+    pub fn host_dev(&mut self, role: &str, dev: &str, mac: Option<&str>, addrs: &[&str]) -> &Netns {
         for a in addrs {
             assert!(
                 ["192.0.2.", "198.51.100.", "203.0.113.", "2001:db8:"]
@@ -328,16 +383,19 @@ impl Lab {
             "veth",
             "peer",
             "name",
-            "eth0",
+            dev,
             "netns",
             ns.name(),
         ]);
         self.bridge
             .ip(&["link", "set", &port, "master", "br0", "up"]);
-        for a in addrs {
-            ns.ip(&["addr", "add", a, "dev", "eth0"]);
+        if let Some(m) = mac {
+            ns.ip(&["link", "set", dev, "address", m]);
         }
-        ns.ip(&["link", "set", "eth0", "up"]);
+        for a in addrs {
+            ns.ip(&["addr", "add", a, "dev", dev]);
+        }
+        ns.ip(&["link", "set", dev, "up"]);
         self.hosts.push((role.to_string(), ns));
         &self.hosts.last().expect("just pushed").1
     }
@@ -349,6 +407,24 @@ impl Lab {
             .find(|(r, _)| r == role)
             .map(|(_, n)| n)
             .unwrap_or_else(|| panic!("no host {role}"))
+    }
+
+    /// The bridge port (`p0`, `p1`, ...) of host `role`.
+    pub fn port(&self, role: &str) -> String {
+        let i = self
+            .hosts
+            .iter()
+            .position(|(r, _)| r == role)
+            .unwrap_or_else(|| panic!("no host {role}"));
+        format!("p{i}")
+    }
+
+    /// Sets host `role`'s bridge port up or down (its cable plugged or
+    /// pulled: the host's own interface stays up).
+    pub fn set_port(&self, role: &str, up: bool) {
+        let port = self.port(role);
+        self.bridge
+            .ip(&["link", "set", &port, if up { "up" } else { "down" }]);
     }
 
     /// The namespaces (of `roles`) holding `addr` now.
@@ -364,7 +440,7 @@ impl Lab {
 impl Drop for Lab {
     fn drop(&mut self) {
         self.hosts.clear();
-        if std::env::var_os(KEEP_LOGS_VAR).is_none() {
+        if std::env::var_os(KEEP_LOGS_VAR).is_none() && !self.keep.load(Ordering::Relaxed) {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
@@ -396,4 +472,70 @@ pub fn log_lines(path: &Path) -> Vec<String> {
         .lines()
         .map(str::to_string)
         .collect()
+}
+
+/// Starts `c` with standard output and error read line by line (see
+/// [`Netns::spawn_lines`]); `what` names it in messages.
+pub fn spawn_lines(
+    mut c: Command,
+    what: String,
+    log: &Path,
+    mut on_line: impl FnMut(SystemTime, &str) + Send + 'static,
+) -> Proc {
+    let (reader, writer) = std::io::pipe().unwrap_or_else(|e| panic!("pipe for {what}: {e}"));
+    let writer2 = writer
+        .try_clone()
+        .unwrap_or_else(|e| panic!("pipe for {what}: {e}"));
+    c.stdout(writer).stderr(writer2);
+    let child = c.spawn().unwrap_or_else(|e| panic!("spawn {what}: {e}"));
+    // The parent's copies of the write end are gone with `c`.
+    drop(c);
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let mut r = BufReader::new(reader);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match r.read_until(b'\n', &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let at = SystemTime::now();
+                    let _ = file.write_all(&buf);
+                    let line = String::from_utf8_lossy(&buf);
+                    on_line(at, line.trim_end_matches(['\n', '\r']));
+                }
+            }
+        }
+    });
+    Proc {
+        what,
+        child: Some(child),
+    }
+}
+
+/// Moves the calling thread into network namespace `name`.
+pub fn enter(name: &str) -> std::io::Result<()> {
+    let file = std::fs::File::open(format!("/run/netns/{name}"))?;
+    // SAFETY: setns with a valid namespace fd affects this thread only.
+    if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Runs `f` on a new thread inside network namespace `name`.
+pub fn spawn_in<T: Send + 'static>(
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::thread::JoinHandle<T> {
+    let name = name.to_string();
+    std::thread::spawn(move || {
+        enter(&name).unwrap_or_else(|e| panic!("enter namespace {name}: {e}"));
+        f()
+    })
 }
