@@ -124,13 +124,29 @@ pub fn handover_grace(s: &Scenario) -> Duration {
     s.network.latency + s.network.jitter + s.resolution * 2
 }
 
+/// What a verdict tolerates beyond the simulator's own timing: real
+/// runs (the namespace harness) log a state change and configure its VIP
+/// in separate steps, and stamp events as they are read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tolerance {
+    /// Added to [`handover_grace`]: how much longer two masters may
+    /// coexist at a handover, and how long the VIP holders may lag the
+    /// masters. Zero for the simulator.
+    pub extra_grace: Duration,
+}
+
 /// Judges `run` of `scenario`.
 pub fn judge(s: &Scenario, run: &Run) -> Verdict {
+    judge_with(s, run, Tolerance::default())
+}
+
+/// Judges `run` of `scenario` with `tolerance` (the simulator uses none).
+pub fn judge_with(s: &Scenario, run: &Run, tolerance: Tolerance) -> Verdict {
     let h = History::new(&run.rec);
     let truth = Truth::new(s);
     let end = Instant::from_duration(s.duration);
     let mut violations = Vec::new();
-    let grace = handover_grace(s);
+    let grace = handover_grace(s) + tolerance.extra_grace;
     let settle = settle_time(s);
 
     // 1. No two masters for one VRID once the network has been healthy
@@ -161,7 +177,7 @@ pub fn judge(s: &Scenario, run: &Run) -> Verdict {
         if masters != holders {
             // The same instant may carry the state change and the VIP change
             // in two steps; judge what stands once the instant is over.
-            let next = t + Duration::from_nanos(1);
+            let next = t + Duration::from_nanos(1) + tolerance.extra_grace;
             if h.any_masters_at(next) != h.vip_holders_at(next) {
                 let name = |v: &[usize]| {
                     v.iter()
