@@ -5,9 +5,16 @@
 //!   hosts, processes killed on drop, waiting with deadlines.
 //! - [`vm`]: the VM lane, a qemu VM booting Debian's kernel (with IPVS)
 //!   that runs host-built test binaries.
-//!
-//! The scenario harness itself is not built yet: see the status table
-//! in README.md.
+//! - [`harness`]: a scenario file run on namespaces with vigild (or
+//!   keepalived) on the directors, recorded into the simulator's
+//!   `Recorder` and judged by the simulator's verdict (`vigil netns`).
+//! - [`capture`]: AF_PACKET capture on the bridge, pcap, decoded adverts.
+//! - [`rewrite`]: the seed's 172.17.1.0/24 moved to 192.0.2.0/24.
+//! - [`binaries`]: where vigild, keepalived, zebra and vrrpd are found.
 
+pub mod binaries;
+pub mod capture;
+pub mod harness;
 pub mod ns;
+pub mod rewrite;
 pub mod vm;
