@@ -26,6 +26,8 @@ enum Command {
     Explore(cmd::explore::Args),
     /// Replay a capture (pcap/pcapng) through a node and check it against what the real node did.
     Replay(cmd::replay::Args),
+    /// Run a scenario on real network namespaces with vigild (or keepalived) on the directors (root).
+    Netns(cmd::netns::Args),
 }
 
 fn main() -> ExitCode {
@@ -35,5 +37,6 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd::run::run(args),
         Command::Explore(args) => cmd::explore::run(args),
         Command::Replay(args) => cmd::replay::run(args),
+        Command::Netns(args) => cmd::netns::run(args),
     }
 }

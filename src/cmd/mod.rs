@@ -2,5 +2,6 @@
 
 pub mod check_config;
 pub mod explore;
+pub mod netns;
 pub mod replay;
 pub mod run;
