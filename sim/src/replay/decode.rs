@@ -590,6 +590,40 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn ipv6_extension_headers_are_skipped() {
+        // VRRPv3 over IPv6 behind a hop-by-hop options header.
+        let src: IpAddr = "fe80::1".parse().unwrap();
+        let dst = vrrp::group(Family::V6);
+        let a = Advert {
+            version: Version::V3,
+            vrid: 51,
+            priority: 95,
+            interval: Interval::Centiseconds(100),
+            auth: Auth::None,
+            addresses: vec!["2001:db8::160".parse().unwrap()],
+        };
+        let msg = a.to_bytes(&ChecksumContext::new(src, dst));
+        let mut ip6 = vigil_core::packet::ip::header(src, dst, 8 + msg.len());
+        ip6[6] = 0; // next header: hop-by-hop options
+        ip6.extend_from_slice(&[112, 0, 5, 2, 0, 0, 1, 0]); // router alert, padN
+        ip6.extend_from_slice(&msg);
+        let f = frame::ethernet(
+            MacAddr::multicast_v6(vrrp::GROUP_V6),
+            MacAddr::local(1),
+            None,
+            frame::ETHERTYPE_IPV6,
+            &ip6,
+        );
+        let d = decode_one(1, &f, f.len() as u32);
+        let What::Vrrp(v) = &d.packets[0].what else {
+            panic!("{:?}", d.notes)
+        };
+        assert_eq!((v.priority, v.checksum_ok), (95, true));
+        assert_eq!(v.message, msg);
+        assert_eq!(v.datagram.len(), 40 + 8 + msg.len());
+    }
+
+    #[test]
     fn igmp_and_mld_membership() {
         // IGMPv3 report: one CHANGE_TO_EXCLUDE record for 224.0.0.18.
         let igmp = [0x22, 0, 0, 0, 0, 0, 0, 1, 4, 0, 0, 0, 224, 0, 0, 18];
