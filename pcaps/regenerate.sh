@@ -28,4 +28,4 @@ for tool in ip tcpdump dumpcap keepalived /usr/lib/frr/zebra /usr/lib/frr/vrrpd;
 done
 only=$(echo "$*" | tr ' ' ',')
 VIGIL_RECORD_PCAPS=1 VIGIL_RECORD_ONLY="$only" \
-    cargo test -p vigil-sim --test replay_record -- --nocapture --test-threads 1
+    cargo test -p vigil-sim --test replay_record -- --ignored --nocapture --test-threads 1

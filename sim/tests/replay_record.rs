@@ -6,8 +6,9 @@
 //! its master-down interval), lb1 comes back and preempts, lb1 is
 //! SIGTERMed (priority 0: lb2 takes over after its skew).
 //!
-//! Does nothing unless `VIGIL_RECORD_PCAPS=1` (pcaps/regenerate.sh sets
-//! it; it needs root). `VIGIL_RECORD_ONLY=name,name` records only those.
+//! Ignored by `cargo test`; pcaps/regenerate.sh runs it (root) with
+//! `VIGIL_RECORD_PCAPS=1`, without which it refuses to overwrite the
+//! corpus. `VIGIL_RECORD_ONLY=name,name` records only those.
 //! Addresses: 192.0.2.0/24 and 2001:db8::/64 inside namespaces created
 //! here and removed on drop, even on failure.
 
@@ -434,6 +435,7 @@ fn record(spec: &Spec) -> String {
 }
 
 #[test]
+#[ignore = "records the pcaps/ corpus: run by pcaps/regenerate.sh (root)"]
 fn record_corpus() {
     if std::env::var("VIGIL_RECORD_PCAPS").as_deref() != Ok("1") {
         eprintln!(
