@@ -890,6 +890,7 @@ impl World {
                     .map(|inst| {
                         let c = InstanceConfig::from_config(&d.config, inst, d.address);
                         TimedInstance {
+                            name: c.name.clone(),
                             vrid: c.vrid,
                             priority: c.priority,
                             interval: c.interval,
@@ -900,7 +901,18 @@ impl World {
                 starts: self.starts[i].clone(),
             })
             .collect();
-        let timing = timing::check(&obs, &timed_dirs, origin);
+        let masters: Vec<timing::BecameMaster> = run
+            .rec
+            .states
+            .iter()
+            .filter(|c| c.to == vigil_core::vrrp::State::Master)
+            .map(|c| timing::BecameMaster {
+                at: c.at,
+                director: c.director,
+                instance: c.instance.clone(),
+            })
+            .collect();
+        let timing = timing::check(&obs, &timed_dirs, &masters, origin);
         let header = report::header(p, o, &self.lab, &self.devs);
         let mut outcome = Outcome {
             scenario: s.clone(),

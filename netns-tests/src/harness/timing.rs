@@ -4,7 +4,6 @@
 //! its skew time + 50 ms after a priority-0 advert), and its first
 //! gratuitous ARP / unsolicited NA within 10 ms of its first advert.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::{Duration, SystemTime};
 
@@ -23,6 +22,8 @@ pub const GARP_BOUND: Duration = Duration::from_millis(10);
 /// One VRRP instance of a director, as the timing checks need it.
 #[derive(Clone, Debug)]
 pub struct TimedInstance {
+    /// Instance name.
+    pub name: String,
     /// Virtual router id.
     pub vrid: u8,
     /// Priority.
@@ -61,25 +62,53 @@ pub struct Timed {
     pub pass: bool,
 }
 
-/// A new master seen in the capture: its first advert after silence.
+/// A transition to master: its daemon logged it (`at` on the run's
+/// clock, `director`, `instance`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BecameMaster {
+    /// When it was logged.
+    pub at: Instant,
+    /// Director index.
+    pub director: usize,
+    /// Instance name.
+    pub instance: String,
+}
+
+/// A new master as the capture shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Takeover {
     /// VRID.
     pub vrid: u8,
-    /// When its first advert passed the bridge.
-    pub at: SystemTime,
+    /// Its first advert as master passed the bridge then (or, when no
+    /// advert left it, e.g. unicast to an unresolved peer, when it
+    /// logged the transition).
+    pub at: Instant,
+    /// Whether an advert was seen.
+    pub advert: bool,
     /// The new master (director index).
     pub new: usize,
-    /// The previous advertiser, its last advert and its priority then.
-    pub previous: Option<(usize, SystemTime, u8)>,
+    /// The last other advertiser before it, its last advert and its
+    /// priority then.
+    pub previous: Option<(usize, Instant, u8)>,
     /// Whether another director was still advertising (preemption,
-    /// partition, loss): no bound applies.
+    /// partition, loss): no takeover bound applies.
     pub contested: bool,
 }
 
-/// The takeovers in `obs` for `dirs`, in time order.
-pub fn takeovers(obs: &[Observation], dirs: &[TimedDirector]) -> Vec<Takeover> {
-    let mut adverts: Vec<(SystemTime, usize, u8, u8)> = obs
+/// How long before its logged transition a new master's first advert
+/// may pass the bridge (the log line is read after the advert is sent).
+const LOG_LAG: Duration = Duration::from_millis(20);
+
+/// The takeovers the transitions in `masters` stand for, located in the
+/// capture `obs`.
+pub fn takeovers(
+    obs: &[Observation],
+    dirs: &[TimedDirector],
+    masters: &[BecameMaster],
+    origin: SystemTime,
+) -> Vec<Takeover> {
+    let at = |t: SystemTime| Instant::from_duration(t.duration_since(origin).unwrap_or_default());
+    let mut adverts: Vec<(Instant, usize, u8, u8)> = obs
         .iter()
         .filter_map(|o| match &o.seen {
             Seen::Advert {
@@ -90,77 +119,76 @@ pub fn takeovers(obs: &[Observation], dirs: &[TimedDirector]) -> Vec<Takeover> {
             } => dirs
                 .iter()
                 .position(|d| d.mac == *mac)
-                .map(|d| (o.at, d, *vrid, *priority)),
+                .map(|d| (at(o.at), d, *vrid, *priority)),
             _ => None,
         })
         .collect();
     adverts.sort_by_key(|a| a.0);
-    let interval_of = |d: usize, vrid: u8| {
-        dirs[d]
+    let mut out = Vec::new();
+    for m in masters {
+        let Some(inst) = dirs[m.director]
             .instances
             .iter()
-            .find(|i| i.vrid == vrid)
-            .map_or(Duration::from_secs(1), |i| i.interval.as_duration())
-    };
-    let mut last: BTreeMap<(u8, usize), (SystemTime, u8)> = BTreeMap::new();
-    let mut out = Vec::new();
-    for (t, d, vrid, prio) in adverts {
-        let iv = interval_of(d, vrid);
-        // New as master: never heard, silent for three intervals, or
-        // silent for one and a half while another router advertised.
-        let fresh = match last.get(&(vrid, d)) {
-            None => true,
-            Some((p, _)) => {
-                let gap = t.duration_since(*p).unwrap_or_default();
-                let other_since = last
-                    .iter()
-                    .any(|((v, o), (at, _))| *v == vrid && *o != d && *at > *p);
-                gap > iv * 3 || (gap > iv * 3 / 2 && other_since)
-            }
+            .find(|i| i.name == m.instance)
+        else {
+            continue;
         };
-        if fresh && prio > 0 {
-            let others: Vec<(usize, SystemTime, u8)> = last
+        let iv = inst.interval.as_duration();
+        let first = adverts.iter().find(|(t, d, v, p)| {
+            *d == m.director && *v == inst.vrid && *p > 0 && *t + LOG_LAG >= m.at && *t <= m.at + iv
+        });
+        let t2 = first.map_or(m.at, |a| a.0);
+        let before: Vec<&(Instant, usize, u8, u8)> = adverts
+            .iter()
+            .filter(|(t, d, v, _)| *v == inst.vrid && *d != m.director && *t < t2)
+            .collect();
+        let previous = before.last().map(|(t, d, _, p)| (*d, *t, *p));
+        let contested = before.iter().any(|(t, d, _, p)| {
+            let their = dirs[*d]
+                .instances
                 .iter()
-                .filter(|((v, o), _)| *v == vrid && *o != d)
-                .map(|((_, o), (at, p))| (*o, *at, *p))
-                .collect();
-            let contested = others.iter().any(|(o, at, p)| {
-                *p > 0 && t.duration_since(*at).unwrap_or_default() <= interval_of(*o, vrid) * 3 / 2
-            });
-            let previous = others.iter().max_by_key(|(_, at, _)| *at).copied();
-            out.push(Takeover {
-                vrid,
-                at: t,
-                new: d,
-                previous,
-                contested,
-            });
-        }
-        last.insert((vrid, d), (t, prio));
+                .find(|i| i.vrid == inst.vrid)
+                .map_or(iv, |i| i.interval.as_duration());
+            *p > 0 && t2 - *t <= their * 3 / 2
+        });
+        out.push(Takeover {
+            vrid: inst.vrid,
+            at: t2,
+            advert: first.is_some(),
+            new: m.director,
+            previous,
+            contested,
+        });
     }
     out
 }
 
-/// The timing checks of a run.
-pub fn check(obs: &[Observation], dirs: &[TimedDirector], origin: SystemTime) -> Vec<Timed> {
+/// The timing checks of a run whose directors logged `masters`.
+pub fn check(
+    obs: &[Observation],
+    dirs: &[TimedDirector],
+    masters: &[BecameMaster],
+    origin: SystemTime,
+) -> Vec<Timed> {
     let at = |t: SystemTime| Instant::from_duration(t.duration_since(origin).unwrap_or_default());
     let mut out = Vec::new();
-    for tk in takeovers(obs, dirs) {
+    for tk in takeovers(obs, dirs, masters, origin) {
         let new = &dirs[tk.new];
         let Some(inst) = new.instances.iter().find(|i| i.vrid == tk.vrid) else {
             continue;
         };
-        if let (Some((p, last, prio)), false) = (tk.previous, tk.contested) {
+        if let (Some((p, last, prio)), false, true) = (tk.previous, tk.contested, tk.advert) {
             // Only a backup that was running before the master fell
             // silent times its takeover from the master's last advert.
             let running = new
                 .starts
                 .iter()
-                .filter(|s| **s <= tk.at)
+                .map(|s| at(*s))
+                .filter(|s| *s <= tk.at)
                 .max()
-                .is_some_and(|s| *s <= last);
+                .is_some_and(|s| s <= last);
             if running {
-                let gap = tk.at.duration_since(last).unwrap_or_default();
+                let gap = tk.at - last;
                 let (what, due) = if prio == 0 {
                     ("skew time", timers::skew(inst.interval, inst.priority))
                 } else {
@@ -175,7 +203,7 @@ pub fn check(obs: &[Observation], dirs: &[TimedDirector], origin: SystemTime) ->
                     due.saturating_sub(Duration::from_millis(20))
                 };
                 out.push(Timed {
-                    at: at(tk.at),
+                    at: tk.at,
                     what: format!(
                         "vrid {} {} took over from {} after its last advert{}",
                         tk.vrid,
@@ -189,28 +217,25 @@ pub fn check(obs: &[Observation], dirs: &[TimedDirector], origin: SystemTime) ->
                 });
             }
         }
-        // GARP / NA from the new master right after its first advert.
+        // GARP / NA from the new master right after it became master.
         let garp = obs
             .iter()
             .filter(|o| match &o.seen {
                 Seen::Garp { mac, .. } | Seen::Na { mac, .. } => *mac == new.mac,
                 _ => false,
             })
-            .map(|o| o.at)
+            .map(|o| at(o.at))
             .filter(|g| *g + GARP_BOUND >= tk.at)
             .min();
         let (seen, pass) = match garp {
             Some(g) => {
-                let d = g
-                    .duration_since(tk.at)
-                    .or_else(|e| Ok::<_, ()>(e.duration()))
-                    .unwrap_or_default();
+                let d = if g >= tk.at { g - tk.at } else { tk.at - g };
                 (fmt_ms(d), d <= GARP_BOUND)
             }
             None => ("none".to_string(), false),
         };
         out.push(Timed {
-            at: at(tk.at),
+            at: tk.at,
             what: format!(
                 "vrid {} {} announced the VIPs on becoming master",
                 tk.vrid, new.name
@@ -252,6 +277,7 @@ mod tests {
             name: format!("lb{n}"),
             mac: MacAddr::local(u32::from(n)),
             instances: vec![TimedInstance {
+                name: "apache".into(),
                 vrid: 51,
                 priority: prio,
                 interval: Interval::Seconds(1),
@@ -261,9 +287,13 @@ mod tests {
         }
     }
 
+    fn t(ms: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_millis(ms)
+    }
+
     fn advert(ms: u64, n: u8, prio: u8) -> Observation {
         Observation {
-            at: SystemTime::UNIX_EPOCH + Duration::from_millis(ms),
+            at: t(ms),
             seen: Seen::Advert {
                 mac: MacAddr::local(u32::from(n)),
                 src: "192.0.2.150".parse().unwrap(),
@@ -277,7 +307,7 @@ mod tests {
 
     fn garp(ms: u64, n: u8) -> Observation {
         Observation {
-            at: SystemTime::UNIX_EPOCH + Duration::from_millis(ms),
+            at: t(ms),
             seen: Seen::Garp {
                 mac: MacAddr::local(u32::from(n)),
                 addr: "192.0.2.160".parse().unwrap(),
@@ -285,16 +315,25 @@ mod tests {
         }
     }
 
+    fn master(ms: u64, d: usize) -> BecameMaster {
+        BecameMaster {
+            at: Instant::from_millis(ms),
+            director: d,
+            instance: "apache".into(),
+        }
+    }
+
     #[test]
     fn failover_within_the_master_down_interval() {
         let dirs = [dir(1, 100), dir(2, 90)];
-        // lb1 master from 3.6 s, last advert at 10.6 s; lb2 at 14.25 s
-        // (3648.4 ms later), GARP 1 ms after.
+        // lb1 master from 3.6 s, last advert at 10.6 s; lb2 at 14.249 s
+        // (3649 ms later), GARP 1 ms after.
         let mut obs: Vec<Observation> = (0..8).map(|i| advert(3600 + i * 1000, 1, 100)).collect();
         obs.push(garp(3601, 1));
         obs.push(advert(14_249, 2, 90));
         obs.push(garp(14_250, 2));
-        let checks = check(&obs, &dirs, SystemTime::UNIX_EPOCH);
+        let masters = [master(3601, 0), master(14_250, 1)];
+        let checks = check(&obs, &dirs, &masters, SystemTime::UNIX_EPOCH);
         assert_eq!(checks.len(), 3, "{}", render(&checks));
         assert!(checks.iter().all(|c| c.pass), "{}", render(&checks));
         assert!(render(&checks).contains("lb2 took over from lb1 after its last advert: 3649ms (bound: master-down interval 3648.437ms + 50ms)"));
@@ -303,7 +342,8 @@ mod tests {
         let mut late = obs.clone();
         late[9] = advert(14_349, 2, 90);
         late[10] = garp(14_350, 2);
-        let checks = check(&late, &dirs, SystemTime::UNIX_EPOCH);
+        let masters = [master(3601, 0), master(14_350, 1)];
+        let checks = check(&late, &dirs, &masters, SystemTime::UNIX_EPOCH);
         assert!(!checks[1].pass);
     }
 
@@ -320,17 +360,29 @@ mod tests {
             advert(4150, 2, 90),
             garp(4150, 2),
         ];
-        let t = takeovers(&obs, &dirs);
-        assert_eq!(t.len(), 3);
-        assert!(t[1].contested);
-        let checks = check(&obs, &dirs, SystemTime::UNIX_EPOCH);
+        let masters = [master(1000, 1), master(2500, 0), master(4151, 1)];
+        let tk = takeovers(&obs, &dirs, &masters, SystemTime::UNIX_EPOCH);
+        assert_eq!(tk.len(), 3);
+        assert!(tk[1].contested);
+        let checks = check(&obs, &dirs, &masters, SystemTime::UNIX_EPOCH);
         let timed: Vec<&Timed> = checks
             .iter()
             .filter(|c| c.what.contains("took over"))
             .collect();
         assert_eq!(timed.len(), 1);
         assert!(timed[0].what.contains("(priority 0)"));
-        assert!(timed[0].pass, "{}", render(&checks));
-        assert!(checks.iter().all(|c| c.pass));
+        assert!(checks.iter().all(|c| c.pass), "{}", render(&checks));
+    }
+
+    #[test]
+    fn a_master_whose_adverts_cannot_leave_is_not_timed() {
+        // Unicast to a peer that is gone: no advert on the wire after the
+        // transition; the GARP is still checked against the log time.
+        let dirs = [dir(1, 100), dir(2, 90)];
+        let obs = vec![advert(1000, 1, 100), garp(4650, 2)];
+        let masters = [master(4649, 1)];
+        let checks = check(&obs, &dirs, &masters, SystemTime::UNIX_EPOCH);
+        assert_eq!(checks.len(), 1, "{}", render(&checks));
+        assert!(checks[0].pass);
     }
 }
