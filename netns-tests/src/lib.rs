@@ -8,6 +8,8 @@
 //! - [`harness`]: a scenario file run on namespaces with vigild (or
 //!   keepalived) on the directors, recorded into the simulator's
 //!   `Recorder` and judged by the simulator's verdict (`vigil netns`).
+//! - [`peers`]: mixed VRRP groups of vigild with keepalived or FRR's
+//!   vrrpd, both directions, and the agreement checks between them.
 //! - [`capture`]: AF_PACKET capture on the bridge, pcap, decoded adverts.
 //! - [`rewrite`]: the seed's 172.17.1.0/24 moved to 192.0.2.0/24.
 //! - [`binaries`]: where vigild, keepalived, zebra and vrrpd are found.
@@ -16,5 +18,6 @@ pub mod binaries;
 pub mod capture;
 pub mod harness;
 pub mod ns;
+pub mod peers;
 pub mod rewrite;
 pub mod vm;
