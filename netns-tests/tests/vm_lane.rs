@@ -62,11 +62,11 @@ fn vm_boots_debian_kernel_with_ipvs_and_reports_the_exit_status() {
 #[test]
 fn vm_is_killed_at_its_time_limit() {
     let mut spec = Spec::new("timeout", &["/bin/sleep", "600"]);
-    spec.timeout = Duration::from_secs(25);
+    spec.timeout = Duration::from_secs(15);
     let Some(o) = vm::run_or_skip("vm_is_killed_at_its_time_limit", &spec) else {
         return;
     };
     assert!(o.timed_out, "{}", o.report());
     assert_eq!(o.status, None);
-    assert!(o.wall < Duration::from_secs(40), "{:?}", o.wall);
+    assert!(o.wall < Duration::from_secs(30), "{:?}", o.wall);
 }

@@ -72,6 +72,8 @@ pub struct Counters {
     pub dumps: u64,
     /// `send` system calls.
     pub sends: u64,
+    /// Datagrams received.
+    pub recvs: u64,
     /// Messages received in dump replies.
     pub dump_entries: u64,
 }
@@ -175,6 +177,7 @@ impl Client {
                 Err(e) => return Err(Error::Io("recv", e)),
             }
         };
+        self.counters.recvs += 1;
         let data = &self.rx[..n.min(self.rx.len())];
         let mut off = 0;
         while off + 16 <= data.len() {

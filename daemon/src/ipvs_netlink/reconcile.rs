@@ -32,6 +32,22 @@ pub const RESYNC_VAR: &str = "VIGILD_IPVS_RESYNC";
 /// Dump-and-diff rounds one sync makes before it gives up until the next.
 pub const MAX_ROUNDS: u32 = 3;
 
+/// Ops (and refusals) one round logs one by one; a larger round (a first
+/// load of thousands of services) is logged as counts per kind, since a
+/// line per op would cost more than the ops themselves.
+pub const LOG_OPS_MAX: usize = 256;
+
+fn summary<'a>(ops: impl Iterator<Item = &'a Op>) -> String {
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    let mut n = 0;
+    for op in ops {
+        *counts.entry(op.verb()).or_default() += 1;
+        n += 1;
+    }
+    let kinds: Vec<String> = counts.iter().map(|(k, c)| format!("{k}={c}")).collect();
+    format!("count={n} {}", kinds.join(" "))
+}
+
 /// The full-resync interval: [`RESYNC_VAR`] if set and valid, else
 /// [`RESYNC_INTERVAL`].
 pub fn resync_interval() -> Duration {
@@ -119,8 +135,12 @@ pub fn sync(
             r.converged = refused_ops.is_empty();
             break;
         }
-        for op in &ops {
-            log::event(&trace::Event::Ipvs(ipvs::Event::Op(op.clone())));
+        if ops.len() <= LOG_OPS_MAX {
+            for op in &ops {
+                log::event(&trace::Event::Ipvs(ipvs::Event::Op(op.clone())));
+            }
+        } else {
+            tracing::info!("ipvs ops {} (not listed one by one)", summary(ops.iter()));
         }
         let errs = backend.apply(&ops);
         r.sent += ops.len();
@@ -135,16 +155,25 @@ pub fn sync(
                 need_dump = true;
             }
         }
-        for e in &errs {
+        for (i, e) in errs.iter().enumerate() {
             if let Some(op) = &e.op {
-                log::event(&trace::Event::Ipvs(ipvs::Event::Refused {
-                    op: op.clone(),
-                    error: e.error.clone(),
-                }));
+                if i < LOG_OPS_MAX {
+                    log::event(&trace::Event::Ipvs(ipvs::Event::Refused {
+                        op: op.clone(),
+                        error: e.error.clone(),
+                    }));
+                }
                 refused_ops.push(op.clone());
             } else {
                 tracing::error!("ipvs: {e}");
             }
+        }
+        if errs.len() > LOG_OPS_MAX {
+            tracing::error!(
+                "ipvs refused {} more op(s): {}",
+                errs.len() - LOG_OPS_MAX,
+                summary(errs[LOG_OPS_MAX..].iter().filter_map(|e| e.op.as_ref()))
+            );
         }
         r.refused.extend(errs);
         if !need_dump {
@@ -338,6 +367,18 @@ mod tests {
         assert_eq!(r.sent, 2, "each refused op sent once");
         assert_eq!(r.rounds, 2);
         assert_eq!(r.refused[0].op.as_ref(), Some(&add));
+    }
+
+    #[test]
+    fn large_rounds_are_summarised() {
+        let ops: Vec<Op> = (0..3u8)
+            .map(|i| Op::DelDest {
+                service: key(),
+                dest: dk(i),
+            })
+            .chain([Op::DelService { key: key() }])
+            .collect();
+        assert_eq!(summary(ops.iter()), "count=4 del-dest=3 del-service=1");
     }
 
     #[test]

@@ -18,7 +18,8 @@ pub const PKG_VAR: &str = "VIGIL_VM_KERNEL_PKG";
 
 /// The modules the VM loads (those missing from a kernel are skipped):
 /// virtio and 9p for the host's files, overlayfs, IPVS with every
-/// scheduler Linux ships, veth and bridge for test topologies.
+/// scheduler Linux ships, veth and bridge for test topologies, nlmon to
+/// count netlink traffic.
 pub const WANTED: &[&str] = &[
     "virtio_pci",
     "9pnet_virtio",
@@ -42,6 +43,7 @@ pub const WANTED: &[&str] = &[
     "ip_vs_twos",
     "veth",
     "bridge",
+    "nlmon",
 ];
 
 /// A kernel ready for the VM.
@@ -230,6 +232,17 @@ fn load(package: &str, dir: &Path) -> Option<Kernel> {
         }
     }
     let vmlinux = dir.join("vmlinux");
+    // Prepared for an older WANTED list: prepare again.
+    let covered = |w: &&str| {
+        let w = modules::canonical(w);
+        missing.contains(&w)
+            || modules
+                .iter()
+                .any(|m| m.file_stem().is_some_and(|s| *s == *w))
+    };
+    if !WANTED.iter().all(covered) {
+        return None;
+    }
     (vmlinux.exists() && modules.iter().all(|m| m.exists())).then(|| Kernel {
         package: package.to_string(),
         release,
