@@ -51,6 +51,15 @@ pub enum Seen {
         /// The announced address.
         addr: IpAddr,
     },
+    /// An ICMP (v4) message: echo requests and replies among them.
+    Icmp {
+        /// Source MAC.
+        mac: MacAddr,
+        /// Source address.
+        src: IpAddr,
+        /// Destination address.
+        dst: IpAddr,
+    },
     /// An ARP reply (not gratuitous): `addr` is at `mac`.
     ArpReply {
         /// Sender MAC.
@@ -95,6 +104,13 @@ pub fn decode(bytes: &[u8]) -> Option<Seen> {
         Content::Arp(a) if a.operation == Operation::Reply => Some(Seen::ArpReply {
             mac: a.sender_mac,
             addr: IpAddr::V4(a.sender_ip),
+        }),
+        Content::OtherIp {
+            src, dst, protocol: 1,
+        } => Some(Seen::Icmp {
+            mac: f.src,
+            src,
+            dst,
         }),
         Content::NeighborAdvert(na) if na.override_flag && !na.solicited => Some(Seen::Na {
             mac: f.src,

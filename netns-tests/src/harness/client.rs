@@ -172,9 +172,11 @@ fn reach(spec: &ClientSpec, neigh: &Neigh, out: &Results, stop: &AtomicBool) {
     if fd < 0 {
         return;
     }
+    let period = Duration::from_secs_f64(1.0 / spec.rate);
+    // Wake for the next send at the latest (1 to 5 ms).
     let tv = libc::timeval {
         tv_sec: 0,
-        tv_usec: 5_000,
+        tv_usec: period.as_micros().clamp(1_000, 5_000) as libc::suseconds_t,
     };
     // SAFETY: valid fd and option of the right size.
     unsafe {
@@ -191,7 +193,6 @@ fn reach(spec: &ClientSpec, neigh: &Neigh, out: &Results, stop: &AtomicBool) {
     to.sin_family = libc::AF_INET as u16;
     to.sin_addr.s_addr = u32::from_ne_bytes(vip.octets());
     let id = (std::process::id() as u16) ^ (spec.idx as u16).wrapping_mul(7919);
-    let period = Duration::from_secs_f64(1.0 / spec.rate);
     let start = SystemTime::now();
     let mut pending: std::collections::BTreeMap<u16, SystemTime> = Default::default();
     let mut sent: u64 = 0;
@@ -201,8 +202,10 @@ fn reach(spec: &ClientSpec, neigh: &Neigh, out: &Results, stop: &AtomicBool) {
     };
     while !done(&pending, sent) {
         let now = SystemTime::now();
-        let due = start + period.mul_f64(sent as f64);
-        if sent < spec.count && !stop.load(Ordering::Relaxed) && now >= due {
+        while sent < spec.count
+            && !stop.load(Ordering::Relaxed)
+            && now >= start + period.mul_f64(sent as f64)
+        {
             let seq = sent as u16;
             let pkt = echo_request(id, seq);
             // SAFETY: valid buffer and address.

@@ -202,7 +202,7 @@ impl Report {
 }
 
 /// The adverts of the capture: (time, source, priority).
-fn adverts(cap: &Capture, vrid: u8) -> Vec<(SystemTime, IpAddr, u8)> {
+pub fn adverts(cap: &Capture, vrid: u8) -> Vec<(SystemTime, IpAddr, u8)> {
     cap.observations()
         .into_iter()
         .filter_map(|Observation { at, seen }| match seen {
@@ -302,7 +302,7 @@ pub fn run(case: &Case, tag: &str) -> Result<Report, String> {
 
 /// Waits for the first advert from `src` after `after` whose priority
 /// `pred` accepts.
-fn wait_advert(
+pub fn wait_advert(
     cap: &Capture,
     vrid: u8,
     src: IpAddr,
@@ -322,7 +322,7 @@ fn wait_advert(
 
 /// Whether `r` holds the VIP: on an interface (vigild, keepalived) or
 /// with its macvlan out of protodown (FRR).
-fn holds(r: &Router, ns: &Netns, g: &GroupSpec) -> bool {
+pub fn holds(r: &Router, ns: &Netns, g: &GroupSpec) -> bool {
     match r.imp {
         Impl::Vigild | Impl::Keepalived => ns.has_addr(&g.vip().to_string()),
         Impl::Frr => {
