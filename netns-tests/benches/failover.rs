@@ -41,7 +41,12 @@ fn since(a: SystemTime, b: SystemTime) -> Duration {
 }
 
 /// The first echo reply from `vip` through `mac` after `after`.
-fn reply_through(cap: &Capture, vip: IpAddr, mac: MacAddr, after: SystemTime) -> Option<SystemTime> {
+fn reply_through(
+    cap: &Capture,
+    vip: IpAddr,
+    mac: MacAddr,
+    after: SystemTime,
+) -> Option<SystemTime> {
     cap.observations().into_iter().find_map(|o| match o.seen {
         Seen::Icmp { mac: m, src, .. } if src == vip && m == mac && o.at > after => Some(o.at),
         _ => None,
@@ -99,7 +104,9 @@ fn lab_trials(imp: Impl, g: &GroupSpec, trials: usize) -> Result<Vec<Trial>, Str
         let t = SystemTime::now();
         a.start(na)?;
         let ta = peers::wait_advert(&cap, g.vrid, sa, t, |p| p > 0, deadline, "a preempts")?;
-        ns::wait_for(deadline, "replies through a", || reply_through(&cap, vip, ma, ta))?;
+        ns::wait_for(deadline, "replies through a", || {
+            reply_through(&cap, vip, ma, ta)
+        })?;
         // A few adverts of steady state.
         std::thread::sleep(g.interval().as_duration() * 2 + Duration::from_millis(100));
         let tk = SystemTime::now();
@@ -196,12 +203,7 @@ fn main() {
                 .map(|imp| (imp, sc.spawn(move || lab_trials(imp, g, trials))))
                 .collect();
             hs.into_iter()
-                .map(|(imp, h)| {
-                    (
-                        imp,
-                        h.join().unwrap_or_else(|_| Err("panicked".into())),
-                    )
-                })
+                .map(|(imp, h)| (imp, h.join().unwrap_or_else(|_| Err("panicked".into()))))
                 .collect()
         });
         let label = if g.version == 2 {
@@ -217,7 +219,10 @@ fn main() {
                     println!(
                         "{}",
                         line(
-                            &format!("{label}, {imp}: last advert -> backup's first advert (theory {})", fmt_ms(theory)),
+                            &format!(
+                                "{label}, {imp}: last advert -> backup's first advert (theory {})",
+                                fmt_ms(theory)
+                            ),
                             &adv,
                             theory
                         )
@@ -225,7 +230,9 @@ fn main() {
                     println!(
                         "{}",
                         line(
-                            &format!("{label}, {imp}: last advert -> first echo answered through the new master"),
+                            &format!(
+                                "{label}, {imp}: last advert -> first echo answered through the new master"
+                            ),
                             &ans,
                             theory
                         )

@@ -328,7 +328,6 @@ fn with_prefix(a: IpAddr) -> String {
 /// down (processes by pid, then namespaces).
 struct World {
     scenario: Scenario,
-    lab: Lab,
     live: Arc<Mutex<Live>>,
     daemons: Vec<Daemon>,
     devs: Vec<String>,
@@ -343,6 +342,8 @@ struct World {
     origin: SystemTime,
     client_mode: ClientMode,
     neighs: Vec<Neigh>,
+    /// Last: the namespaces go after every thread and process in them.
+    lab: Lab,
 }
 
 /// A marker address the monitors are probed with (on `lo`).

@@ -363,7 +363,7 @@ fn timed(
 ) {
     let seen = since(to.decided(), from);
     let wire = since(to.wire, from);
-    let off = if seen > due { seen - due } else { due - seen };
+    let off = seen.abs_diff(due);
     delays.push((step, wire, due));
     let how = if to.decided() < to.wire {
         format!(", logged; first advert at {}", fmt_ms(wire))
