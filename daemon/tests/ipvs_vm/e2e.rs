@@ -277,5 +277,9 @@ fn guest_lvs_dr_end_to_end() {
         killed.elapsed()
     );
     guest::write("e2e/report", &report);
+    for x in &v {
+        let name = x.log.file_name().unwrap().to_string_lossy().to_string();
+        guest::write(&format!("e2e/{name}"), &(x.lines().join("\n") + "\n"));
+    }
     eprint!("{report}");
 }

@@ -105,11 +105,24 @@ impl Lock {
     }
 }
 
-/// The kernel package `linux-image-amd64` depends on, from apt's lists.
+/// The kernel package `linux-image-amd64` depends on, from apt's lists
+/// (refreshed once with `apt-get update` when they name none and this
+/// process is root).
 pub fn resolve_package() -> Result<String, String> {
     if let Ok(p) = std::env::var(PKG_VAR) {
         return Ok(p);
     }
+    resolve_from_lists().or_else(|first| {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return Err(first);
+        }
+        let _ = Command::new("apt-get").args(["update", "-q"]).output();
+        resolve_from_lists()
+    })
+}
+
+fn resolve_from_lists() -> Result<String, String> {
     let out = Command::new("apt-cache")
         .args(["depends", "linux-image-amd64"])
         .output()

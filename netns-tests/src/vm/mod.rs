@@ -236,6 +236,24 @@ pub fn runs_root() -> PathBuf {
         .map_or_else(|| PathBuf::from("vm-runs"), |p| p.join("vm-runs"))
 }
 
+/// Removes run folders (and their logs) older than `age`.
+fn prune_runs(age: Duration) {
+    let Ok(rd) = std::fs::read_dir(runs_root()) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|el| el > age);
+        if old {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 /// Boots a VM and runs `spec` in it.
 pub fn run(spec: &Spec) -> Result<Outcome, VmError> {
     host_ready().map_err(VmError::Unavailable)?;
@@ -245,6 +263,9 @@ pub fn run(spec: &Spec) -> Result<Outcome, VmError> {
 
     static SEQ: AtomicU32 = AtomicU32::new(0);
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    if n == 0 {
+        prune_runs(Duration::from_secs(24 * 3600));
+    }
     let out = runs_root().join(format!("{}-{}-{n}", spec.name, std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out)
