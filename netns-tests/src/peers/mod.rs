@@ -475,7 +475,11 @@ fn sequence(
         mdi(b.priority),
         "master-down interval",
     );
-    let hb = holds(b, nb, g);
+    // keepalived sends its first advert before it adds the VIP.
+    let hb = ns::wait_for(Duration::from_secs(2), "b holds the VIP", || {
+        holds(b, nb, g).then_some(())
+    })
+    .is_ok();
     checks.push(Check {
         step: "election",
         what: "b holds the VIP".into(),
