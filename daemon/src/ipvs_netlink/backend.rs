@@ -180,6 +180,14 @@ impl NetlinkBackend {
             .execute(&IpvsMessage::new(IpvsCmd::Flush, Vec::new()))
     }
 
+    /// `ZERO`: zeroes the counters of service `key`, or of every service.
+    pub fn zero(&mut self, key: Option<&ServiceKey>) -> Result<(), Error> {
+        let attrs = key
+            .map(|k| vec![CmdAttr::Service(convert::service_id(k))])
+            .unwrap_or_default();
+        self.client.execute(&IpvsMessage::new(IpvsCmd::Zero, attrs))
+    }
+
     /// `GET_DAEMON` dump: the running sync daemons' attributes.
     pub fn daemons(&mut self) -> Result<Vec<Vec<DaemonAttr>>, Error> {
         let msgs = self

@@ -266,6 +266,13 @@ fn guest_netlink_backend_against_the_kernel() {
             ipvsadm(&["-L", "--timeout"]).trim(),
             "Timeout (tcp tcpfin udp): 901 121 301"
         );
+        // ZERO, of everything and of one service; of a missing one: ESRCH.
+        b.zero(None).unwrap();
+        b.zero(Some(&rr)).unwrap();
+        match b.zero(Some(&twos)) {
+            Err(vigild::ipvs_netlink::Error::Kernel(e)) => assert_eq!(e.name(), "ESRCH"),
+            other => panic!("{other:?}"),
+        }
         // No sync daemon runs.
         assert_eq!(b.daemons().unwrap(), Vec::<Vec<_>>::new());
 
