@@ -380,3 +380,35 @@ fn resolve(sock: &Socket) -> Result<u16, Error> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kernel_without_ipvs_is_named() {
+        // On a host without IPVS (this build machine) the family does not
+        // resolve; inside the VM lane the kernel tests cover the other case.
+        if std::path::Path::new("/proc/net/ip_vs").exists() {
+            return;
+        }
+        let e = Client::open().expect_err("no IPVS family here");
+        assert!(matches!(e, Error::NoFamily), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "generic-netlink family IPVS not found (is the ip_vs module loaded?)"
+        );
+    }
+
+    #[test]
+    fn errors_read_well() {
+        assert_eq!(
+            Error::Kernel(Errno(libc::EEXIST)).to_string(),
+            "kernel: EEXIST (File exists)"
+        );
+        assert_eq!(
+            Error::Timeout.to_string(),
+            "no reply from the kernel within 10s"
+        );
+    }
+}

@@ -37,6 +37,15 @@ impl Errno {
         n.to_string()
     }
 
+    /// The C library's text for it (`File exists`).
+    pub fn text(self) -> String {
+        let s = std::io::Error::from_raw_os_error(self.0).to_string();
+        match s.find(" (os error") {
+            Some(i) => s[..i].to_string(),
+            None => s,
+        }
+    }
+
     /// What this error means for `op`, as IPVS's `ip_vs_ctl.c` returns it.
     pub fn explain(self, op: &Op) -> String {
         let why = match (self.0, op) {
@@ -67,7 +76,7 @@ impl Errno {
             (libc::EAFNOSUPPORT, _) => "address family not supported by this kernel".into(),
             (libc::EPERM, _) => "not permitted (needs CAP_NET_ADMIN)".into(),
             (libc::ENOMEM, _) => "out of memory".into(),
-            _ => std::io::Error::from_raw_os_error(self.0).to_string(),
+            _ => self.text(),
         };
         format!("{}: {why}", self.name())
     }
@@ -81,12 +90,7 @@ impl Errno {
 
 impl fmt::Display for Errno {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} ({})",
-            self.name(),
-            std::io::Error::from_raw_os_error(self.0)
-        )
+        write!(f, "{} ({})", self.name(), self.text())
     }
 }
 
@@ -130,6 +134,6 @@ mod tests {
         assert!(Errno(libc::EEXIST).stale_table());
         assert!(!Errno(libc::EINVAL).stale_table());
         assert_eq!(Errno(4242).name(), "errno 4242");
-        assert!(Errno(libc::EEXIST).to_string().starts_with("EEXIST ("));
+        assert_eq!(Errno(libc::EEXIST).to_string(), "EEXIST (File exists)");
     }
 }
