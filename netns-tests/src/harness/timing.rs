@@ -143,7 +143,15 @@ pub fn takeovers(
             .filter(|(t, d, v, _)| *v == inst.vrid && *d != m.director && *t < t2)
             .collect();
         let previous = before.last().map(|(t, d, _, p)| (*d, *t, *p));
-        let contested = before.iter().any(|(t, d, _, p)| {
+        // Contested: another router's latest advert is recent and not a
+        // priority-0 farewell.
+        let mut latest: Vec<&(Instant, usize, u8, u8)> = Vec::new();
+        for a in before.iter().rev() {
+            if !latest.iter().any(|l| l.1 == a.1) {
+                latest.push(a);
+            }
+        }
+        let contested = latest.iter().any(|(t, d, _, p)| {
             let their = dirs[*d]
                 .instances
                 .iter()
@@ -356,11 +364,12 @@ mod tests {
             advert(2000, 2, 90),
             advert(2500, 1, 100), // preempts while lb2 advertises
             garp(2501, 1),
-            advert(3500, 1, 0), // stops
-            advert(4150, 2, 90),
-            garp(4150, 2),
+            advert(3500, 1, 100),
+            advert(3600, 1, 0), // stops, 100 ms after its last advert
+            advert(4250, 2, 90),
+            garp(4250, 2),
         ];
-        let masters = [master(1000, 1), master(2500, 0), master(4151, 1)];
+        let masters = [master(1000, 1), master(2500, 0), master(4251, 1)];
         let tk = takeovers(&obs, &dirs, &masters, SystemTime::UNIX_EPOCH);
         assert_eq!(tk.len(), 3);
         assert!(tk[1].contested);
