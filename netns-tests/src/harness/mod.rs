@@ -1014,3 +1014,55 @@ fn split_expectations(s: &Scenario, o: &Options) -> (Scenario, Vec<Unjudged>) {
     });
     (judged, unjudged)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seed_moves_to_documentation_addresses() {
+        let p = prepare_seed();
+        let s = &p.scenario;
+        assert_eq!(s.directors[0].address.to_string(), "192.0.2.150");
+        assert_eq!(s.clients[0].target.to_string(), "192.0.2.160:80");
+        assert!(p.configs[1].contains("192.0.2.160 #"), "{}", p.configs[1]);
+        assert!(p.configs[1].contains("interface ens32"));
+        assert!(!p.configs.iter().any(|c| c.contains("172.17.1.")));
+        assert_eq!(
+            p.mapping.get(&"172.17.1.153".parse().unwrap()),
+            Some(&"192.0.2.153".parse().unwrap())
+        );
+        assert_eq!(interface_of(s, 1), "ens32");
+        assert!(check_supported(s).is_ok());
+        let (judged, unjudged) = split_expectations(s, &Options::default());
+        assert_eq!(unjudged.len(), 4, "the success-ratio expectations");
+        assert_eq!(judged.expectations.len() + 4, s.expectations.len());
+        let ka = Options {
+            director_impl: DirectorImpl::Keepalived,
+            ..Options::default()
+        };
+        assert_eq!(split_expectations(s, &ka).1.len(), 7, "and in-table");
+    }
+
+    #[test]
+    fn refuses_what_namespaces_cannot_do() {
+        let mut p = prepare_seed();
+        p.scenario.timeline[0].action = Action::Drift {
+            director: 0,
+            factor: 1.5,
+        };
+        let e = check_supported(&p.scenario).unwrap_err();
+        assert!(
+            e.contains("clock drift cannot be applied to real clocks"),
+            "{e}"
+        );
+        let mut p = prepare_seed();
+        p.scenario.directors[0].address = "10.0.0.1".parse().unwrap();
+        let e = check_supported(&p.scenario).unwrap_err();
+        assert!(e.contains("documentation addresses only"), "{e}");
+        assert!(documentation("2001:db8::1".parse().unwrap()));
+        assert!(!documentation("2001:db9::1".parse().unwrap()));
+        assert_eq!("keepalived".parse(), Ok(DirectorImpl::Keepalived));
+        assert!("frr".parse::<DirectorImpl>().is_err());
+    }
+}
