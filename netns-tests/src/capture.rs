@@ -106,7 +106,9 @@ pub fn decode(bytes: &[u8]) -> Option<Seen> {
             addr: IpAddr::V4(a.sender_ip),
         }),
         Content::OtherIp {
-            src, dst, protocol: 1,
+            src,
+            dst,
+            protocol: 1,
         } => Some(Seen::Icmp {
             mac: f.src,
             src,
