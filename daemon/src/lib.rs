@@ -26,6 +26,7 @@ pub mod log;
 pub mod netlink;
 pub mod notify;
 pub mod pidfile;
+pub mod precise_timer;
 pub mod probes;
 pub mod reload;
 pub mod script;

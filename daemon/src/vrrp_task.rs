@@ -315,12 +315,25 @@ impl Vrrp {
 
     /// Runs until shut down.
     pub async fn run(mut self, mut ctl: mpsc::UnboundedReceiver<Command>, mut ch: Channels) {
+        // VRRP deadlines to the microsecond (tokio's timer rounds up to the
+        // next millisecond); tokio's timer only if no timerfd can be made.
+        let precise = crate::precise_timer::PreciseTimer::new().ok();
         loop {
             let deadline = self.router.next_deadline().map(|d| self.clock.to_tokio(d));
+            if let (Some(t), Some(d)) = (&precise, deadline)
+                && t.set(d.into_std()).is_err()
+            {
+                tracing::warn!(
+                    "timerfd could not be armed; VRRP timers fall back to millisecond precision"
+                );
+            }
             let sleep = async {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(d).await,
-                    None => std::future::pending().await,
+                match (deadline, &precise) {
+                    (Some(_), Some(t)) => {
+                        let _ = t.wait().await;
+                    }
+                    (Some(d), None) => tokio::time::sleep_until(d).await,
+                    (None, _) => std::future::pending().await,
                 }
             };
             tokio::select! {
