@@ -138,10 +138,22 @@ pub async fn run(shared: Shared, idx: usize) -> turmoil::Result {
     let mut next_n = 0u64;
     let mut buf = vec![0u8; 65_536];
     let mut arp_buf = [0u8; 256];
+    // One timer, kept across iterations and moved only when the next
+    // wake-up (a start or a time-out) changes.
+    let origin_core = now();
+    let to_tokio = |t: Instant| origin + (t - origin_core);
+    let timer = tokio::time::sleep_until(origin);
+    tokio::pin!(timer);
+    let mut armed = origin;
     loop {
         let next_start = origin + period.mul_f64(next_n as f64);
-        let next_deadline = deadlines.first().map(|d| d.0);
-        let deadline_sleep = next_deadline.map(|t| tokio::time::Instant::now() + (t - now()));
+        let wake = deadlines
+            .first()
+            .map_or(next_start, |d| next_start.min(to_tokio(d.0)));
+        if wake != armed {
+            timer.as_mut().reset(wake);
+            armed = wake;
+        }
         tokio::select! {
             biased;
             r = arp.recv_from(&mut arp_buf) => {
@@ -171,25 +183,9 @@ pub async fn run(shared: Shared, idx: usize) -> turmoil::Result {
                 };
                 finish(&shared, idx, &socket, &mut judge, &name, port, f, outcome, answer.unwrap_or_default(), target, &req).await;
             }
-            _ = tokio::time::sleep_until(next_start) => {
+            _ = &mut timer => {
                 let t = now();
-                let port = 49152 + (next_n % 16_000) as u16;
-                let f = InFlight { n: next_n, start: t, sent: None, via: None, deadline: t + timeout };
-                next_n += 1;
-                deadlines.insert((f.deadline, port));
-                inflight.insert(port, f);
-                if shared.borrow().arp[idx].contains_key(&target.ip()) {
-                    send(&shared, idx, &socket, &mut inflight, port, target, &req).await;
-                } else {
-                    unresolved.push_back(port);
-                    if last_query.is_none_or(|q| t - q >= ARP_RETRY) {
-                        last_query = Some(t);
-                        query_arp(&shared, idx, &arp, me, target.ip()).await;
-                    }
-                }
-            }
-            _ = async { tokio::time::sleep_until(deadline_sleep.expect("guarded")).await }, if deadline_sleep.is_some() => {
-                let t = now();
+                // Time-outs due.
                 while let Some(&(at, port)) = deadlines.first() {
                     if at > t {
                         break;
@@ -200,11 +196,27 @@ pub async fn run(shared: Shared, idx: usize) -> turmoil::Result {
                         finish(&shared, idx, &socket, &mut judge, &name, port, f, Outcome::Timeout, Vec::new(), target, &req).await;
                     }
                 }
-                // Still unresolved after a retry period: ask again.
+                // A request due.
+                if tokio::time::Instant::now() >= next_start {
+                    let port = 49152 + (next_n % 16_000) as u16;
+                    let f = InFlight { n: next_n, start: t, sent: None, via: None, deadline: t + timeout };
+                    next_n += 1;
+                    deadlines.insert((f.deadline, port));
+                    inflight.insert(port, f);
+                    if shared.borrow().arp[idx].contains_key(&target.ip()) {
+                        send(&shared, idx, &socket, &mut inflight, port, target, &req).await;
+                    } else {
+                        unresolved.push_back(port);
+                    }
+                }
+                // Unresolved: ask (again, once per retry period).
                 if !unresolved.is_empty() && last_query.is_none_or(|q| t - q >= ARP_RETRY) {
                     last_query = Some(t);
                     query_arp(&shared, idx, &arp, me, target.ip()).await;
                 }
+                // Nothing else due: sleep again (the timer is re-armed at
+                // the top of the loop, even to the same instant).
+                armed = origin;
             }
         }
     }

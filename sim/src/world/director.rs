@@ -135,6 +135,9 @@ async fn daemon(
 
     let mut buf = vec![0u8; 2048];
     let mut arp_buf = vec![0u8; 256];
+    let timer = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(timer);
+    let mut armed = tokio::time::Instant::now();
     loop {
         let deadline = [
             router.next_deadline(),
@@ -146,6 +149,13 @@ async fn daemon(
         let wait = deadline.map_or(Duration::from_secs(3600), |d| {
             clock.wait(now().since_origin(), d)
         });
+        // One timer kept across iterations, moved only when the wake-up
+        // changes (re-creating it per datagram is most of a tick's cost).
+        let wake = tokio::time::Instant::now() + wait;
+        if wake != armed {
+            timer.as_mut().reset(wake);
+            armed = wake;
+        }
         tokio::select! {
             biased;
             changed = control.changed() => {
@@ -201,7 +211,8 @@ async fn daemon(
                     node.borrow_mut().balancer.probe_done(own(&clock), done);
                 }
             }
-            _ = tokio::time::sleep(wait) => {
+            _ = &mut timer => {
+                armed = tokio::time::Instant::now() - Duration::from_nanos(1);
                 let t = own(&clock);
                 let outs: Vec<_> = router.timer(t).collect();
                 act(&node, &vrrp_sock, &arp_sock, outs, t).await;
