@@ -64,7 +64,13 @@ impl fmt::Display for Event {
                     .field("now", holder)
                     .opt("was", previous.as_ref());
             }
-            Event::Service { state, since, ok, failed, reason } => {
+            Event::Service {
+                state,
+                since,
+                ok,
+                failed,
+                reason,
+            } => {
                 f.write_str("client service")?;
                 Fields::new(f)
                     .field("state", state)

@@ -72,7 +72,10 @@ impl<'a, 'b> Fields<'a, 'b> {
     pub fn field(&mut self, key: &str, value: impl fmt::Display) -> &mut Self {
         let v = value.to_string();
         if v.is_empty() || v.contains([' ', '=', '"', '\t', '\n']) {
-            let escaped = v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+            let escaped = v
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n");
             let _ = write!(self.f, " {key}=\"{escaped}\"");
         } else {
             let _ = write!(self.f, " {key}={v}");

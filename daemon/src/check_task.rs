@@ -318,7 +318,13 @@ impl Checks {
     }
 
     fn apply(&mut self, want: &Table, full: bool) {
-        let r = reconcile::sync(&mut *self.backend, &mut self.actual, want, &self.retired, full);
+        let r = reconcile::sync(
+            &mut *self.backend,
+            &mut self.actual,
+            want,
+            &self.retired,
+            full,
+        );
         if r.converged {
             self.retired.clear();
         }
