@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use vigil_core::config::source::FsSource;
 use vigil_sim::embedded;
 use vigil_sim::explore::{self, SeedRun};
-use vigil_sim::scenario::{self, Action, Scenario, duration};
+use vigil_sim::scenario::{self, Scenario, duration};
 
 /// Arguments of `vigil explore`.
 #[derive(clap::Args, Debug)]
@@ -184,44 +184,11 @@ fn describe(s: &Scenario, faults: &[explore::Fault]) -> String {
         let steps: Vec<String> = f
             .steps
             .iter()
-            .map(|st| format!("{} at {}", action(s, &st.action), duration::render(st.at)))
+            .map(|st| format!("{} at {}", st.action.describe(s), duration::render(st.at)))
             .collect();
         t.push_str(&format!("    {}: {}\n", f.kind.name(), steps.join("; ")));
     }
     t
-}
-
-fn action(s: &Scenario, a: &Action) -> String {
-    use vigil_sim::scenario::{Host, Peer};
-    let n = |h: Host| s.host_name(h).to_string();
-    let p = |p: &Peer| match p {
-        Peer::All => "*".to_string(),
-        Peer::Host(h) => n(*h),
-    };
-    match a {
-        Action::Crash(h) => format!("crash {}", n(*h)),
-        Action::Restart(h) => format!("restart {}", n(*h)),
-        Action::Stop(d) => format!("stop {}", n(Host::Director(*d))),
-        Action::Start(d) => format!("start {}", n(Host::Director(*d))),
-        Action::Reload(d) => format!("reload {}", n(Host::Director(*d))),
-        Action::Partition { a, b, oneway } => format!(
-            "partition {}{}{}",
-            n(*a),
-            if *oneway { "->" } else { "-" },
-            p(b)
-        ),
-        Action::Heal { a, b } => format!("heal {}-{}", n(*a), p(b)),
-        Action::Loss { a, b, rate } => format!("loss {}-{} {rate}", n(*a), p(b)),
-        Action::Latency { a, b, delay } => {
-            format!("latency {}-{} {}", n(*a), p(b), duration::render(*delay))
-        }
-        Action::LinkDown(d) => format!("link-down {}", n(Host::Director(*d))),
-        Action::LinkUp(d) => format!("link-up {}", n(Host::Director(*d))),
-        Action::Drift { director, factor } => {
-            format!("drift {} x{factor}", n(Host::Director(*director)))
-        }
-        Action::Serve { server, mode } => format!("rs {} {:?}", n(Host::RealServer(*server)), mode),
-    }
 }
 
 /// Writes the reproduction (scenario and its directors' configs) into a

@@ -11,11 +11,11 @@ use super::{Family, arp::Arp, frame, ip, nd::NeighborAdvert};
 use crate::packet::ip::Meta;
 use crate::vrrp::{InstanceConfig, Vip, validate};
 
-fn v4() -> impl Strategy<Value = IpAddr> {
+fn v4() -> impl Strategy<Value = IpAddr> + Clone {
     any::<[u8; 4]>().prop_map(|o| IpAddr::V4(Ipv4Addr::from(o)))
 }
 
-fn v6() -> impl Strategy<Value = IpAddr> {
+fn v6() -> impl Strategy<Value = IpAddr> + Clone {
     any::<[u8; 16]>().prop_map(|o| IpAddr::V6(Ipv6Addr::from(o)))
 }
 
@@ -33,6 +33,34 @@ fn mode() -> impl Strategy<Value = ChecksumMode> {
         Just(ChecksumMode::V3AsV2),
         Just(ChecksumMode::GroupPseudoHeader)
     ]
+}
+
+/// A VRRPv3 advert of `family` (addresses from `addr`, at least `min`).
+fn v3(
+    addr: impl Strategy<Value = IpAddr> + Clone,
+    family: Family,
+    min: usize,
+) -> impl Strategy<Value = (Advert, Family, ChecksumContext)> {
+    (
+        any::<u8>(),
+        any::<u8>(),
+        1u16..4096,
+        prop::collection::vec(addr.clone(), min..20),
+        addr.clone(),
+        addr,
+        mode(),
+    )
+        .prop_map(move |(vrid, priority, cs, addresses, src, dst, mode)| {
+            let a = Advert {
+                version: Version::V3,
+                vrid,
+                priority,
+                interval: Interval::Centiseconds(cs),
+                auth: Auth::None,
+                addresses,
+            };
+            (a, family, ChecksumContext { src, dst, mode })
+        })
 }
 
 /// An advert with its family and a checksum context of that family.
@@ -58,46 +86,8 @@ fn advert() -> impl Strategy<Value = (Advert, Family, ChecksumContext)> {
             };
             (a, Family::V4, ChecksumContext { src, dst, mode })
         });
-    let v3_4 = (
-        any::<u8>(),
-        any::<u8>(),
-        1u16..4096,
-        prop::collection::vec(v4(), 0..20),
-        v4(),
-        v4(),
-        mode(),
-    )
-        .prop_map(|(vrid, priority, cs, addresses, src, dst, mode)| {
-            let a = Advert {
-                version: Version::V3,
-                vrid,
-                priority,
-                interval: Interval::Centiseconds(cs),
-                auth: Auth::None,
-                addresses,
-            };
-            (a, Family::V4, ChecksumContext { src, dst, mode })
-        });
-    let v3_6 = (
-        any::<u8>(),
-        any::<u8>(),
-        1u16..4096,
-        prop::collection::vec(v6(), 1..20),
-        v6(),
-        v6(),
-        mode(),
-    )
-        .prop_map(|(vrid, priority, cs, addresses, src, dst, mode)| {
-            let a = Advert {
-                version: Version::V3,
-                vrid,
-                priority,
-                interval: Interval::Centiseconds(cs),
-                auth: Auth::None,
-                addresses,
-            };
-            (a, Family::V6, ChecksumContext { src, dst, mode })
-        });
+    let v3_4 = v3(v4(), Family::V4, 0);
+    let v3_6 = v3(v6(), Family::V6, 1);
     prop_oneof![v2, v3_4, v3_6]
 }
 

@@ -834,7 +834,6 @@ impl World {
                         states: d.states.clone(),
                         holds_vips: d.holds,
                         running: !d.down && self.daemons[i].running(),
-                        table: String::new(),
                         live_servers: live,
                     }
                 })

@@ -14,7 +14,7 @@ use vigil_core::time::Instant;
 use vigil_core::trace::Event;
 use vigil_core::vrrp::State;
 
-use crate::scenario::{Host, Scenario, duration};
+use crate::scenario::{Scenario, duration};
 use crate::verdict::{History, Truth, Verdict};
 use crate::world::Run;
 use svg::{Canvas, esc};
@@ -303,7 +303,7 @@ pub fn html(s: &Scenario, run: &Run, verdict: &Verdict) -> String {
     // Fault markers across all lanes.
     for step in &s.timeline {
         let at = Instant::from_duration(step.at);
-        c.marker(at, 30.0, y, &fault_label(s, &step.action));
+        c.marker(at, 30.0, y, &step.action.describe(s));
     }
     c.axis(y + 4.0);
     let svg = c.finish(y + 30.0);
@@ -361,34 +361,6 @@ pub fn html(s: &Scenario, run: &Run, verdict: &Verdict) -> String {
         esc(&verdict.summary)
     );
     out
-}
-
-fn fault_label(s: &Scenario, a: &crate::scenario::Action) -> String {
-    use crate::scenario::{Action, Peer};
-    let n = |h: Host| s.host_name(h).to_string();
-    let p = |p: &Peer| match p {
-        Peer::All => "*".to_string(),
-        Peer::Host(h) => n(*h),
-    };
-    match a {
-        Action::Crash(h) => format!("crash {}", n(*h)),
-        Action::Restart(h) => format!("restart {}", n(*h)),
-        Action::Stop(d) => format!("stop {}", n(Host::Director(*d))),
-        Action::Start(d) => format!("start {}", n(Host::Director(*d))),
-        Action::Reload(d) => format!("reload {}", n(Host::Director(*d))),
-        Action::Partition { a, b, .. } => format!("partition {}-{}", n(*a), p(b)),
-        Action::Heal { a, b } => format!("heal {}-{}", n(*a), p(b)),
-        Action::Loss { a, b, rate } => format!("loss {}-{} {rate}", n(*a), p(b)),
-        Action::Latency { a, b, delay } => {
-            format!("latency {}-{} {}", n(*a), p(b), duration::render(*delay))
-        }
-        Action::LinkDown(d) => format!("link down {}", n(Host::Director(*d))),
-        Action::LinkUp(d) => format!("link up {}", n(Host::Director(*d))),
-        Action::Drift { director, factor } => {
-            format!("drift {} x{factor}", n(Host::Director(*director)))
-        }
-        Action::Serve { server, mode } => format!("{} {mode:?}", n(Host::RealServer(*server))),
-    }
 }
 
 const CSS: &str = "body{font-family:sans-serif;margin:16px;color:#222;background:#fff}\

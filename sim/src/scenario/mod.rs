@@ -216,6 +216,46 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// The action in a few words with host names (`crash lb1`,
+    /// `partition lb1->lb2`), for reports and exploration output.
+    pub fn describe(&self, s: &Scenario) -> String {
+        let n = |h: Host| s.host_name(h).to_string();
+        let p = |p: &Peer| match p {
+            Peer::All => "*".to_string(),
+            Peer::Host(h) => n(*h),
+        };
+        match self {
+            Action::Crash(h) => format!("crash {}", n(*h)),
+            Action::Restart(h) => format!("restart {}", n(*h)),
+            Action::Stop(d) => format!("stop {}", n(Host::Director(*d))),
+            Action::Start(d) => format!("start {}", n(Host::Director(*d))),
+            Action::Reload(d) => format!("reload {}", n(Host::Director(*d))),
+            Action::Partition { a, b, oneway } => {
+                format!(
+                    "partition {}{}{}",
+                    n(*a),
+                    if *oneway { "->" } else { "-" },
+                    p(b)
+                )
+            }
+            Action::Heal { a, b } => format!("heal {}-{}", n(*a), p(b)),
+            Action::Loss { a, b, rate } => format!("loss {}-{} {rate}", n(*a), p(b)),
+            Action::Latency { a, b, delay } => {
+                format!("latency {}-{} {}", n(*a), p(b), duration::render(*delay))
+            }
+            Action::LinkDown(d) => format!("link-down {}", n(Host::Director(*d))),
+            Action::LinkUp(d) => format!("link-up {}", n(Host::Director(*d))),
+            Action::Drift { director, factor } => {
+                format!("drift {} x{factor}", n(Host::Director(*director)))
+            }
+            Action::Serve { server, mode } => {
+                format!("rs {} {mode:?}", n(Host::RealServer(*server)))
+            }
+        }
+    }
+}
+
 /// One timeline entry.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Step {

@@ -223,6 +223,7 @@ impl Balancer {
             self.trace(Event::Ipvs(ipvs::Event::Op(op.clone())));
         }
         let live = live_servers(self.forwarder.table());
+        self.shared.borrow_mut().views[self.idx].live_servers = live.clone();
         self.shared.borrow_mut().rec.tables.push(TableChange {
             at: now(),
             director: self.idx,

@@ -80,7 +80,7 @@ async fn daemon(
         return Err("the simulator runs IPv4 directors only".into());
     };
     let vrrp_sock = UdpSocket::bind(("0.0.0.0", VRRP_PORT)).await?;
-    vrrp_sock.join_multicast_v4(vrrp_group(&config), Ipv4Addr::UNSPECIFIED)?;
+    vrrp_sock.join_multicast_v4(config.global.vrrp_mcast_group4, Ipv4Addr::UNSPECIFIED)?;
     let arp_sock = UdpSocket::bind(("0.0.0.0", ARP_PORT)).await?;
     arp_sock.set_broadcast(true)?;
 
@@ -220,10 +220,6 @@ async fn daemon(
             }
         }
     }
-}
-
-fn vrrp_group(config: &vigil_core::config::Config) -> Ipv4Addr {
-    config.global.vrrp_mcast_group4
 }
 
 fn interface_of(router: &Router) -> String {

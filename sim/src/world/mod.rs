@@ -120,14 +120,12 @@ fn apply(sim: &mut turmoil::Sim<'_>, shared: &shared::Shared, links: &mut Links,
         Action::Crash(h) => {
             sim.crash(s.host_address(*h));
             let mut w = shared.borrow_mut();
-            w.crashed.push(*h);
             if let Host::Director(d) = h {
                 lost_director(&mut w, *d, at);
             }
             (name(*h), "crash", String::new())
         }
         Action::Restart(h) => {
-            shared.borrow_mut().crashed.retain(|c| c != h);
             if let Host::Director(d) = h {
                 // A running director restarted loses its state first.
                 lost_director(&mut shared.borrow_mut(), *d, at);

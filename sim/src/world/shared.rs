@@ -18,7 +18,7 @@ use vigil_core::time::Instant;
 use vigil_core::trace::{Event, Record};
 
 use crate::record::Recorder;
-use crate::scenario::{Host, RsMode, Scenario};
+use crate::scenario::{RsMode, Scenario};
 
 /// A handle on the shared state.
 pub type Shared = Rc<RefCell<World>>;
@@ -47,7 +47,8 @@ impl Default for DirectorControl {
     }
 }
 
-/// What a director currently exposes, for invariants and the summary.
+/// What a director exposes at the end of a run (the final state that
+/// harness snapshots show).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DirectorView {
     /// Instance name -> state name, as the last trace said.
@@ -56,8 +57,6 @@ pub struct DirectorView {
     pub holds_vips: bool,
     /// Whether the host runs (not crashed, not stopped).
     pub running: bool,
-    /// The IPVS table it holds now, rendered (`ipvsadm -Ln`).
-    pub table: String,
     /// Real servers (address:port) present in its table with weight > 0.
     pub live_servers: Vec<String>,
 }
@@ -82,8 +81,6 @@ pub struct World {
     pub views: Vec<DirectorView>,
     /// Each client's ARP cache: VIP -> director index.
     pub arp: Vec<BTreeMap<IpAddr, usize>>,
-    /// Hosts currently crashed.
-    pub crashed: Vec<Host>,
 }
 
 impl World {
@@ -102,7 +99,6 @@ impl World {
                 .collect(),
             views: vec![DirectorView::default(); n],
             arp: vec![BTreeMap::new(); scenario.clients.len()],
-            crashed: Vec::new(),
             seed,
             scenario,
         }
