@@ -196,6 +196,21 @@ impl Netns {
         spawn_lines(c, format!("{cmd} in {}", self.name), log, on_line)
     }
 
+    /// [`Netns::spawn_lines`] with `env` added to the command's environment.
+    pub fn spawn_lines_env(
+        &self,
+        cmd: &str,
+        args: &[&str],
+        env: &[(String, String)],
+        log: &Path,
+        on_line: impl FnMut(SystemTime, &str) + Send + 'static,
+    ) -> Proc {
+        let mut c = self.command(cmd);
+        c.args(args).stdin(Stdio::null());
+        c.envs(env.iter().map(|(k, v)| (k, v)));
+        spawn_lines(c, format!("{cmd} in {}", self.name), log, on_line)
+    }
+
     /// Moves the calling thread into this namespace (network namespace
     /// only; other threads are not affected). Sockets the thread opens
     /// afterwards belong to the namespace.
@@ -203,22 +218,84 @@ impl Netns {
         enter(&self.name)
     }
 
-    /// `ip -n NAME addr show`.
-    pub fn addrs(&self) -> String {
-        self.ip(&["addr", "show"])
+    /// Every address configured in the namespace (`ip -j addr show`),
+    /// read from iproute2's JSON rather than from its text layout.
+    pub fn addresses(&self) -> Vec<IfAddr> {
+        parse_addresses(&self.ip(&["-j", "addr", "show"]))
+    }
+
+    /// The link-layer address of `dev` (`ip -j link show dev DEV`).
+    pub fn mac(&self, dev: &str) -> Option<vigil_core::packet::MacAddr> {
+        parse_link_mac(&self.ip(&["-j", "link", "show", "dev", dev]))
     }
 
     /// Whether `addr` (as text, e.g. `192.0.2.160`) is configured on any
     /// interface of the namespace.
     pub fn has_addr(&self, addr: &str) -> bool {
-        self.addrs()
-            .lines()
-            .filter_map(|l| {
-                let l = l.trim_start();
-                l.strip_prefix("inet ").or_else(|| l.strip_prefix("inet6 "))
-            })
-            .any(|rest| rest.split('/').next() == Some(addr))
+        addr.parse::<std::net::IpAddr>()
+            .is_ok_and(|a| self.addresses().iter().any(|x| x.addr == a))
     }
+}
+
+/// One address of an interface, as `ip -j addr show` reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IfAddr {
+    /// The interface's name.
+    pub dev: String,
+    /// The address.
+    pub addr: std::net::IpAddr,
+    /// Its prefix length.
+    pub prefix: u8,
+    /// Its scope (`global`, `link`, `host`).
+    pub scope: String,
+    /// Still in duplicate address detection (IPv6).
+    pub tentative: bool,
+}
+
+#[derive(serde::Deserialize)]
+struct JsonLink {
+    ifname: String,
+    #[serde(default)]
+    address: Option<String>,
+    #[serde(default)]
+    addr_info: Vec<JsonAddr>,
+}
+
+#[derive(serde::Deserialize)]
+struct JsonAddr {
+    local: Option<String>,
+    prefixlen: Option<u8>,
+    #[serde(default)]
+    scope: String,
+    #[serde(default)]
+    tentative: bool,
+}
+
+/// The addresses in `ip -j addr show` output (nothing when it is not
+/// that JSON).
+pub fn parse_addresses(json: &str) -> Vec<IfAddr> {
+    let links: Vec<JsonLink> = serde_json::from_str(json).unwrap_or_default();
+    links
+        .into_iter()
+        .flat_map(|l| {
+            let dev = l.ifname;
+            l.addr_info.into_iter().filter_map(move |a| {
+                Some(IfAddr {
+                    dev: dev.clone(),
+                    addr: a.local?.parse().ok()?,
+                    prefix: a.prefixlen?,
+                    scope: a.scope,
+                    tentative: a.tentative,
+                })
+            })
+        })
+        .collect()
+}
+
+/// The link-layer address in `ip -j link show dev DEV` output.
+pub fn parse_link_mac(json: &str) -> Option<vigil_core::packet::MacAddr> {
+    let links: Vec<JsonLink> = serde_json::from_str(json).ok()?;
+    links.into_iter().next()?.address?.parse().ok()
 }
 
 impl Drop for Netns {
@@ -538,4 +615,39 @@ pub fn spawn_in<T: Send + 'static>(
         enter(&name).unwrap_or_else(|e| panic!("enter namespace {name}: {e}"));
         f()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_and_mac_from_iproute2_json() {
+        // `ip -j addr show`, trimmed: a veth (its text name is `eth0@if7`),
+        // a global IPv4 address, a tentative link-local IPv6 address.
+        let json = r#"[{"ifindex":1,"ifname":"lo","address":"00:00:00:00:00:00",
+            "addr_info":[{"family":"inet","local":"127.0.0.1","prefixlen":8,"scope":"host","label":"lo"}]},
+            {"ifindex":6,"link_index":7,"ifname":"eth0","address":"02:00:00:00:00:0a",
+            "addr_info":[{"family":"inet","local":"192.0.2.150","prefixlen":24,"scope":"global","label":"eth0"},
+            {"family":"inet6","local":"fe80::a","prefixlen":64,"scope":"link","tentative":true}]}]"#;
+        let a = parse_addresses(json);
+        assert_eq!(a.len(), 3);
+        assert_eq!(a[1].dev, "eth0");
+        assert_eq!(
+            a[1].addr,
+            "192.0.2.150".parse::<std::net::IpAddr>().unwrap()
+        );
+        assert_eq!(
+            (a[1].prefix, a[1].scope.as_str(), a[1].tentative),
+            (24, "global", false)
+        );
+        assert_eq!((a[2].scope.as_str(), a[2].tentative), ("link", true));
+        assert!(parse_addresses("not json").is_empty());
+        let link = r#"[{"ifindex":6,"ifname":"eth0","address":"02:00:00:00:00:0a"}]"#;
+        assert_eq!(
+            parse_link_mac(link).map(|m| m.to_string()).as_deref(),
+            Some("02:00:00:00:00:0a")
+        );
+        assert_eq!(parse_link_mac("[]"), None);
+    }
 }

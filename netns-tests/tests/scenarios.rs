@@ -30,6 +30,8 @@ struct Case {
     imp: DirectorImpl,
     tag: &'static str,
     snapshot: Option<&'static str>,
+    /// Environment for the directors' daemons.
+    env: Vec<(String, String)>,
 }
 
 fn run_case(c: &Case) -> Result<Outcome, String> {
@@ -45,6 +47,7 @@ fn run_case(c: &Case) -> Result<Outcome, String> {
             director_impl: c.imp,
             tag: c.tag.into(),
             keep: Keep::OnFailure,
+            daemon_env: c.env.clone(),
             ..Options::default()
         },
     )
@@ -112,14 +115,43 @@ fn seed_failover_with_vigild_and_with_keepalived() {
             imp: DirectorImpl::Vigild,
             tag: "seedv",
             snapshot: Some("seed_failover_vigild"),
+            env: Vec::new(),
         },
         Case {
             file: "seed/failover.toml",
             imp: DirectorImpl::Keepalived,
             tag: "seedk",
             snapshot: Some("seed_failover_keepalived"),
+            env: Vec::new(),
+        },
+        // keepalived's console log pads days 1-9 with a space (`Fri Dec  4
+        // 05:58:15 2026: `): the same run under a wall clock set to such a
+        // day (libfaketime; timers and capture stamps keep the real
+        // monotonic clock) must read the same.
+        Case {
+            file: "seed/failover.toml",
+            imp: DirectorImpl::Keepalived,
+            tag: "seedd",
+            snapshot: Some("seed_failover_keepalived"),
+            env: single_digit_day(),
         },
     ]);
+}
+
+/// libfaketime's environment for a wall clock starting on 4 December
+/// 2026, a single-digit day; the monotonic clock is left alone.
+fn single_digit_day() -> Vec<(String, String)> {
+    let lib = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+    assert!(
+        Path::new(lib).exists(),
+        "{lib} is missing: install Debian's libfaketime (scripts/debian-packages)"
+    );
+    vec![
+        ("LD_PRELOAD".into(), lib.into()),
+        ("FAKETIME".into(), "@2026-12-04 05:58:15".into()),
+        ("FAKETIME_DONT_FAKE_MONOTONIC".into(), "1".into()),
+        ("TZ".into(), "UTC".into()),
+    ]
 }
 
 #[test]
@@ -134,42 +166,49 @@ fn every_scenario_with_vigild() {
             imp: v,
             tag: "grace",
             snapshot: Some("graceful_stop_vigild"),
+            env: Vec::new(),
         },
         Case {
             file: "nopreempt/scenario.toml",
             imp: v,
             tag: "nopre",
             snapshot: Some("nopreempt_vigild"),
+            env: Vec::new(),
         },
         Case {
             file: "unicast/scenario.toml",
             imp: v,
             tag: "ucast",
             snapshot: Some("unicast_vigild"),
+            env: Vec::new(),
         },
         Case {
             file: "both-down/scenario.toml",
             imp: v,
             tag: "both",
             snapshot: Some("both_down_vigild"),
+            env: Vec::new(),
         },
         Case {
             file: "equal-priority/scenario.toml",
             imp: v,
             tag: "equal",
             snapshot: Some("equal_priority_vigild"),
+            env: Vec::new(),
         },
         Case {
             file: "http-get/scenario.toml",
             imp: v,
             tag: "http",
             snapshot: Some("http_get_vigild"),
+            env: Vec::new(),
         },
         Case {
             file: "split-brain/scenario.toml",
             imp: v,
             tag: "split",
             snapshot: None,
+            env: Vec::new(),
         },
         // Random loss: the backup's flaps differ from run to run.
         Case {
@@ -177,6 +216,7 @@ fn every_scenario_with_vigild() {
             imp: v,
             tag: "lossy",
             snapshot: None,
+            env: Vec::new(),
         },
         // Both directors time out within 0.4 ms of each other at start:
         // which one's first advert wins is a race on real hosts.
@@ -185,6 +225,7 @@ fn every_scenario_with_vigild() {
             imp: v,
             tag: "fast",
             snapshot: None,
+            env: Vec::new(),
         },
     ]);
 }

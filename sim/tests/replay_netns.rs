@@ -55,12 +55,8 @@ fn vigild() -> Option<PathBuf> {
 }
 
 fn mac_of(host: &Netns) -> MacAddr {
-    let out = host.ip(&["link", "show", "dev", "eth0"]);
-    out.split_whitespace()
-        .skip_while(|w| *w != "link/ether")
-        .nth(1)
-        .and_then(|m| m.parse().ok())
-        .unwrap_or_else(|| panic!("no MAC on eth0: {out}"))
+    host.mac("eth0")
+        .unwrap_or_else(|| panic!("no MAC on eth0 in {}", host.name()))
 }
 
 fn config(path: &Path) -> vigil_core::config::Config {

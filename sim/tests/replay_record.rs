@@ -271,30 +271,16 @@ fn frr_macvlan(host: &Netns, v6: bool) {
 
 /// The MAC address of `dev`.
 fn mac(host: &Netns, dev: &str) -> String {
-    let out = host.ip(&["link", "show", "dev", dev]);
-    out.split_whitespace()
-        .skip_while(|w| *w != "link/ether")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no MAC on {dev}: {out}"))
+    host.mac(dev)
+        .unwrap_or_else(|| panic!("no MAC on {dev} in {}", host.name()))
         .to_string()
 }
 
 /// Waits until `dev`'s IPv6 link-local address left DAD; returns it.
 fn link_local(host: &Netns, dev: &str) -> String {
-    let (a, _) = ns::wait_for(
-        Duration::from_secs(10),
-        "an IPv6 link-local address",
-        || {
-            let out = host.ip(&["-6", "addr", "show", "dev", dev, "scope", "link"]);
-            out.lines()
-                .map(str::trim)
-                .find(|l| l.starts_with("inet6 fe80") && !l.contains("tentative"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .map(|a| a.split('/').next().unwrap_or("").to_string())
-        },
-    )
-    .expect("link-local address");
-    a
+    vigil_netns::peers::router::link_local(host, dev)
+        .expect("link-local address")
+        .to_string()
 }
 
 fn record(spec: &Spec) -> String {

@@ -29,6 +29,8 @@ pub struct Daemon {
     pub name: String,
     /// Instances (for keepalived's log).
     pub instances: Vec<InstanceInfo>,
+    /// Environment added to the daemon's.
+    pub env: Vec<(String, String)>,
     /// The process, while running.
     pub proc: Option<Proc>,
     starts: u32,
@@ -53,6 +55,7 @@ impl Daemon {
             dir: dir.to_path_buf(),
             name: name.to_string(),
             instances,
+            env: Vec::new(),
             proc: None,
             starts: 0,
         }
@@ -78,9 +81,10 @@ impl Daemon {
         let l = live.clone();
         let bin = self.bin.to_string_lossy().to_string();
         let proc = match self.imp {
-            DirectorImpl::Vigild => ns.spawn_lines(
+            DirectorImpl::Vigild => ns.spawn_lines_env(
                 &bin,
                 &["-f", &conf, "-p", &pid, "-n", "-l", "-G"],
+                &self.env,
                 &self.log(),
                 move |at, line| {
                     if let Some(e) = vigild_log::parse(line) {
@@ -90,12 +94,13 @@ impl Daemon {
             ),
             DirectorImpl::Keepalived => {
                 let mut parser = KeepalivedLog::new(self.instances.clone());
-                ns.spawn_lines(
+                ns.spawn_lines_env(
                     &bin,
                     &[
                         "--vrrp", "-n", "-l", "-D", "-G", "-R", "-f", &conf, "-p", &pid, "-r",
                         &vrrp_pid,
                     ],
+                    &self.env,
                     &self.log(),
                     move |at, line| {
                         let events = parser.line(line);

@@ -42,19 +42,70 @@ pub struct KeepalivedLog {
     instances: BTreeMap<String, Inst>,
 }
 
-/// The message of a console line, without `Tue Nov 24 22:25:35 2026: `.
+/// The message of a console line, without its timestamp.
+///
+/// keepalived 2.2.7 stamps console lines with strftime's `%c` in the C
+/// locale, `Www Mmm dd HH:MM:SS YYYY: `, where the day of the month is
+/// padded with a space (`Fri Dec  4 05:58:15 2026: `), and lines of its
+/// log file (`-g`) with `Www Mmm DD HH:MM:SS.NNNNNNNNN YYYY: `. The prefix
+/// is recognised by that shape, not by counting words; a line without it
+/// is returned whole.
 pub fn message(line: &str) -> &str {
-    // The date is five words, the last one the year followed by ':'.
-    let mut words = 0;
-    for (i, c) in line.char_indices() {
-        if c == ' ' {
-            words += 1;
-            if words == 5 && line[..i].ends_with(':') {
-                return &line[i + 1..];
-            }
-        }
+    timestamp_len(line.as_bytes()).map_or(line, |n| &line[n..])
+}
+
+/// The length of a keepalived timestamp prefix (with its `: `) at the
+/// start of `b`, if there is one.
+fn timestamp_len(b: &[u8]) -> Option<usize> {
+    let mut p = Shape { b, at: 0 };
+    p.letters(3)?; // weekday
+    p.byte(b' ')?;
+    p.letters(3)?; // month
+    p.byte(b' ')?;
+    // The day: `%e` pads with a space, `%d` with a zero.
+    if p.byte(b' ').is_none() {
+        p.digits(1)?;
     }
-    line
+    p.digits(1)?;
+    p.byte(b' ')?;
+    p.digits(2)?;
+    p.byte(b':')?;
+    p.digits(2)?;
+    p.byte(b':')?;
+    p.digits(2)?;
+    if p.byte(b'.').is_some() {
+        p.digits(9)?;
+    }
+    p.byte(b' ')?;
+    p.digits(4)?; // year
+    p.byte(b':')?;
+    p.byte(b' ')?;
+    Some(p.at)
+}
+
+/// A cursor matching a fixed shape of ASCII bytes.
+struct Shape<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl Shape<'_> {
+    fn byte(&mut self, want: u8) -> Option<()> {
+        (self.b.get(self.at) == Some(&want)).then(|| self.at += 1)
+    }
+
+    fn class(&mut self, n: usize, ok: fn(&u8) -> bool) -> Option<()> {
+        let run = self.b.get(self.at..self.at + n)?;
+        run.iter().all(ok).then(|| self.at += n)
+    }
+
+    fn letters(&mut self, n: usize) -> Option<()> {
+        self.class(n, u8::is_ascii_alphabetic)
+    }
+
+    fn digits(&mut self, n: usize) -> Option<()> {
+        self.class(n, u8::is_ascii_digit)
+    }
 }
 
 impl KeepalivedLog {
@@ -295,5 +346,49 @@ mod tests {
             "vrrp/apache state from=backup to=initialize reason=shutdown prio=90"
         );
         assert_eq!(message("no date here"), "no date here");
+    }
+
+    #[test]
+    fn timestamp_prefix_on_any_day() {
+        // Days 1 and 9 are padded with a space (strftime %c), 10 and 31 are not.
+        for line in [
+            "Fri Dec  1 05:58:15 2026: (apache) Entering MASTER STATE",
+            "Wed Dec  9 23:59:59 2026: (apache) Entering MASTER STATE",
+            "Thu Dec 10 00:00:00 2026: (apache) Entering MASTER STATE",
+            "Thu Dec 31 12:00:00 2026: (apache) Entering MASTER STATE",
+            // The log file's (-g) stamp: zero-padded day, nanoseconds.
+            "Fri Dec 04 05:58:15.123456789 2026: (apache) Entering MASTER STATE",
+        ] {
+            assert_eq!(message(line), "(apache) Entering MASTER STATE", "{line:?}");
+        }
+        for day in 1..=31 {
+            let line =
+                format!("Tue Jan {day:>2} 22:25:35 2027: (apache) Entering BACKUP STATE (init)");
+            let mut p = parser();
+            let got: Vec<String> = p.line(&line).iter().map(|e| e.to_string()).collect();
+            assert_eq!(
+                got,
+                ["vrrp/apache state from=initialize to=backup reason=startup prio=90"],
+                "{line:?}"
+            );
+        }
+        // Near misses are not a stamp: the line is kept whole.
+        for line in [
+            "Fri Dec   4 05:58:15 2026: x",
+            "Fri Dec 4 05:58:15 2026: x",
+            "Fri Dec  4 05:58 2026: x",
+            "Fri Dec  4 05:58:15 26: x",
+            "Fri Dec  4 05:58:15 2026 x",
+            "Fri Dec  4 05:58:15.12 2026: x",
+            "Fri",
+            "",
+        ] {
+            assert_eq!(message(line), line);
+        }
+        // A message that itself holds a date-like text is left alone.
+        assert_eq!(
+            message("Thu Dec 10 00:00:00 2026: Starting Keepalived v2.2.7 (01/16,2022)"),
+            "Starting Keepalived v2.2.7 (01/16,2022)"
+        );
     }
 }

@@ -122,6 +122,9 @@ pub struct Options {
     pub keep: Keep,
     /// A short word naming the run's namespaces (`vgl-<pid>-<tag><n>-*`).
     pub tag: String,
+    /// Environment added to every director daemon's (e.g. libfaketime's
+    /// `LD_PRELOAD` and `FAKETIME`, to run it under another wall clock).
+    pub daemon_env: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -132,6 +135,7 @@ impl Default for Options {
             grace: Duration::from_millis(50),
             keep: Keep::OnFailure,
             tag: "run".into(),
+            daemon_env: Vec::new(),
         }
     }
 }
@@ -521,7 +525,7 @@ impl World {
                         }
                     })
                     .collect();
-                Daemon::new(
+                let mut daemon = Daemon::new(
                     i,
                     o.director_impl,
                     bin.clone(),
@@ -529,7 +533,9 @@ impl World {
                     &dir,
                     &d.name,
                     instances,
-                )
+                );
+                daemon.env = o.daemon_env.clone();
+                daemon
             })
             .collect();
         let n = s.directors.len();
@@ -614,20 +620,10 @@ impl World {
         let name = &self.scenario.directors[d].name;
         let ns = self.lab.get(name);
         let vips = self.live.lock().expect("not poisoned").dirs[d].vips.clone();
-        for line in ns.ip(&["-o", "addr", "show"]).lines() {
-            let mut w = line.split_whitespace();
-            let (Some(_), Some(dev)) = (w.next(), w.next()) else {
-                continue;
-            };
-            let words: Vec<&str> = w.collect();
-            if let Some(k) = words.iter().position(|x| *x == "inet" || *x == "inet6")
-                && let Some(a) = words.get(k + 1)
-                && a.split('/')
-                    .next()
-                    .and_then(|x| x.parse::<IpAddr>().ok())
-                    .is_some_and(|x| vips.contains(&x))
-            {
-                let _ = ns.exec("ip", &["addr", "del", a, "dev", dev.trim_end_matches(':')]);
+        for a in ns.addresses() {
+            if vips.contains(&a.addr) {
+                let cidr = format!("{}/{}", a.addr, a.prefix);
+                let _ = ns.exec("ip", &["addr", "del", &cidr, "dev", &a.dev]);
             }
         }
         let _ = ns::wait_for(Duration::from_secs(3), "leftover VIPs gone", || {

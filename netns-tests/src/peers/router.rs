@@ -403,11 +403,10 @@ pub fn link_local(ns: &Netns, dev: &str) -> Result<IpAddr, String> {
         Duration::from_secs(10),
         &format!("a usable link-local address on {dev} in {}", ns.name()),
         || {
-            let out = ns.ip(&["-6", "addr", "show", "dev", dev, "scope", "link"]);
-            out.lines()
-                .map(str::trim)
-                .filter(|l| l.starts_with("inet6 ") && !l.contains("tentative"))
-                .find_map(|l| l.split_whitespace().nth(1)?.split('/').next()?.parse().ok())
+            ns.addresses()
+                .into_iter()
+                .find(|a| a.dev == dev && a.scope == "link" && a.addr.is_ipv6() && !a.tentative)
+                .map(|a| a.addr)
         },
     )?;
     Ok(a)
