@@ -20,6 +20,8 @@ pub mod config;
 pub mod harness;
 pub mod ipvs;
 pub mod packet;
+#[cfg(test)]
+pub(crate) mod proptest_config;
 pub mod rng;
 pub mod time;
 pub mod trace;

@@ -3,6 +3,9 @@
 //! back to the same typed config.
 
 use proptest::prelude::*;
+
+#[path = "../src/proptest_config.rs"]
+mod proptest_config;
 use vigil_core::config::{self, MemorySource};
 
 fn parse_bytes(bytes: &[u8]) -> config::Parsed {
@@ -118,7 +121,7 @@ fn soup() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(proptest_config::config(512))]
 
     #[test]
     fn never_panics_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
@@ -336,7 +339,7 @@ fn config_text() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(proptest_config::config(256))]
 
     #[test]
     fn dump_parses_back_to_the_same_config(text in config_text()) {

@@ -32,7 +32,8 @@ use super::probe::{HttpGet, ProbeId, ProbeKind, ProbeResult, ProbeTarget};
 use super::schedule::{Discipline, Extensions, Fire, Schedule, Step, Transition};
 use super::verdict::{self, Failure, Rules, Verdict, http::UrlRule, udp::UdpRule};
 use crate::config::{
-    CheckTiming, Checker, CheckerKind, Command, Config, ConnectOpts, LvsFlushOnStop, RealServer,
+    CheckTiming, Checker, CheckerKind, Command, Config, ConnectOpts, LvsFlushOnStop, Quorum,
+    RealServer,
 };
 use crate::rng::Rng;
 use crate::time::Instant;
@@ -265,8 +266,7 @@ struct RsState {
 #[derive(Clone, Debug)]
 struct VsState {
     id: VsId,
-    quorum: u32,
-    hysteresis: u32,
+    quorum: Quorum,
     quorum_up_cmd: Option<Command>,
     quorum_down_cmd: Option<Command>,
     sorry: Option<SocketAddr>,
@@ -355,8 +355,7 @@ fn build(config: &Config, ext: Extensions) -> (Vec<Check>, Vec<VsState>) {
         }
         let mut state = VsState {
             id: VsId::of(vs),
-            quorum: vs.quorum,
-            hysteresis: vs.hysteresis,
+            quorum: vs.quorum_rule(),
             quorum_up_cmd: vs.quorum_up.clone(),
             quorum_down_cmd: vs.quorum_down.clone(),
             sorry: vs.sorry_server.as_ref().map(|s| s.addr),
@@ -366,7 +365,7 @@ fn build(config: &Config, ext: Extensions) -> (Vec<Check>, Vec<VsState>) {
             rss,
         };
         // keepalived's set_quorum_states.
-        state.quorum_up = live_weight(&state) >= i64::from(vs.quorum) + i64::from(vs.hysteresis);
+        state.quorum_up = state.quorum.initial(live_weight(&state));
         vss.push(state);
     }
     (checks, vss)
@@ -801,8 +800,7 @@ impl Engine {
     fn update_quorum(&mut self, v: usize, init: bool) {
         let vs = &self.vss[v];
         let weight = live_weight(vs);
-        let (q, h) = (i64::from(vs.quorum), i64::from(vs.hysteresis));
-        let threshold = q + if vs.quorum_up { -h } else { h };
+        let threshold = vs.quorum.threshold(vs.quorum_up);
         let gained = !vs.quorum_up && weight >= threshold;
         let lost = (vs.quorum_up && (weight == 0 || weight < threshold))
             || (init && !vs.quorum_up && vs.sorry.is_some() && !vs.sorry_in);

@@ -597,6 +597,8 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(crate::proptest_config::config(256))]
+
         /// TCP_CHECK against a plain model of keepalived's rule: the first
         /// result decides; then a pass brings it up at once, and retry + 1
         /// consecutive failures take it down; a failure with retries left

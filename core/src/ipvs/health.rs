@@ -81,25 +81,14 @@ impl VsHealth {
     }
 }
 
-/// keepalived's `set_quorum_states`: quorum at start-up is
-/// `live_weight >= quorum + hysteresis`.
+/// keepalived's `set_quorum_states` for `vs` (see [`crate::config::Quorum`]).
 pub fn initial_quorum(vs: &VirtualServer, live_weight: i64) -> bool {
-    live_weight >= vs.quorum as i64 + vs.hysteresis as i64
+    vs.quorum_rule().initial(live_weight)
 }
 
-/// keepalived's `update_quorum_state`: quorum is gained at
-/// `quorum + hysteresis` and lost below `quorum - hysteresis` (or at a
-/// live weight of 0).
+/// keepalived's `update_quorum_state` for `vs` (see [`crate::config::Quorum`]).
 pub fn next_quorum(vs: &VirtualServer, quorum_up: bool, live_weight: i64) -> bool {
-    let h = vs.hysteresis as i64;
-    let threshold = vs.quorum as i64 + if quorum_up { -h } else { h };
-    if !quorum_up && live_weight >= threshold {
-        true
-    } else if quorum_up && (live_weight == 0 || live_weight < threshold) {
-        false
-    } else {
-        quorum_up
-    }
+    vs.quorum_rule().next(quorum_up, live_weight)
 }
 
 impl Health {
@@ -181,5 +170,91 @@ mod tests {
     fn zero_live_weight_always_loses_quorum() {
         let v = vs(1, 5);
         assert!(!next_quorum(&v, true, 0));
+    }
+
+    /// keepalived 2.2.7 (check_data.c, check_parser.c): quorum above the
+    /// total weight is reduced to it, hysteresis not below quorum becomes
+    /// quorum - 1 (wrapping at quorum 0), `quorum 0` is read as 1; the
+    /// config keeps what was written, so that its dump parses back.
+    #[test]
+    fn quorum_rule_as_keepalived_validates_it() {
+        use crate::config::Quorum;
+        let rule = |text: &str| {
+            let p = parse_str("t.conf", text);
+            let warnings: Vec<String> = p
+                .diagnostics
+                .iter()
+                .map(|d| d.to_string())
+                .filter(|d| d.contains("quorum") || d.contains("hysteresis"))
+                .collect();
+            let v = p.config.expect("no errors").virtual_servers.remove(0);
+            (v.quorum, v.hysteresis, v.quorum_rule(), warnings)
+        };
+        let (q, h, r, w) = rule(
+            "virtual_server 192.0.2.1 80 {\n protocol TCP\n quorum 9\n hysteresis 2\n \
+             real_server 198.51.100.1 80 { weight 2 }\n real_server 198.51.100.2 80 { weight 3 }\n}\n",
+        );
+        assert_eq!((q, h), (9, 2));
+        assert_eq!(
+            r,
+            Quorum {
+                quorum: 5,
+                hysteresis: 2
+            }
+        );
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("keepalived reduces it to 5"), "{w:?}");
+        // The only real server has weight 0: quorum 0, hysteresis wraps,
+        // and quorum is never gained (keepalived's unsigned arithmetic).
+        let (q, h, r, w) = rule(
+            "virtual_server 192.0.2.1 80 {
+ protocol TCP
+ real_server 198.51.100.1 80 { weight 0 }
+}
+",
+        );
+        assert_eq!((q, h), (1, 0));
+        assert_eq!(
+            r,
+            Quorum {
+                quorum: 0,
+                hysteresis: u32::MAX
+            }
+        );
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(!r.initial(0) && !r.initial(i64::from(i32::MAX)));
+        assert!(!r.next(false, 0) && !r.next(false, 1000));
+        // `quorum 0` is a warning and quorum 1.
+        let (q, _, _, w) = rule(
+            "virtual_server 192.0.2.1 80 {
+ protocol TCP
+ quorum 0
+ real_server 198.51.100.1 80 { weight 1 }
+}
+",
+        );
+        assert_eq!(q, 1);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("warning") && w[0].contains("keepalived uses 1"),
+            "{w:?}"
+        );
+        // Hysteresis equal to quorum: quorum - 1.
+        let (_, _, r, _) = rule(
+            "virtual_server 192.0.2.1 80 {
+ protocol TCP
+ quorum 2
+ hysteresis 2
+ real_server 198.51.100.1 80 { weight 4 }
+}
+",
+        );
+        assert_eq!(
+            r,
+            Quorum {
+                quorum: 2,
+                hysteresis: 1
+            }
+        );
     }
 }

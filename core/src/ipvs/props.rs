@@ -198,7 +198,7 @@ fn union(a: &Table, b: &Table) -> Table {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(crate::proptest_config::config(512))]
 
     /// apply(a, diff(a, b)) == b, plus the untouched foreign services.
     #[test]

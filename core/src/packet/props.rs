@@ -92,6 +92,8 @@ fn advert() -> impl Strategy<Value = (Advert, Family, ChecksumContext)> {
 }
 
 proptest! {
+    #![proptest_config(crate::proptest_config::config(256))]
+
     #[test]
     fn encode_decode_round_trip((a, family, ctx) in advert()) {
         let bytes = a.to_bytes(&ctx);

@@ -69,6 +69,30 @@ impl Cx<'_> {
         self.uint_arg(&n.keyword, a, min, max)
     }
 
+    /// A single unsigned value in `min..=max`; anything else is a warning
+    /// and `fallback`, as keepalived reads the keywords it resets to a
+    /// default (`quorum 0` runs with quorum 1).
+    pub(crate) fn uint_or(&mut self, n: &Node, min: u64, max: u64, fallback: u64) -> u64 {
+        self.no_block(n);
+        let Some(a) = self.need(n, 0, "a number") else {
+            return fallback;
+        };
+        self.at_most(n, 1);
+        match parse_uint(&a.text) {
+            Some(v) if (min..=max).contains(&v) => v,
+            _ => {
+                self.diags.warning(
+                    &a.span,
+                    format!(
+                        "{} '{}' must be in {min}..{max}; keepalived uses {fallback}",
+                        n.keyword, a.text
+                    ),
+                );
+                fallback
+            }
+        }
+    }
+
     /// An unsigned argument in `min..=max`.
     pub(crate) fn uint_arg(&mut self, kw: &str, a: &Arg, min: u64, max: u64) -> Option<u64> {
         match parse_uint(&a.text) {

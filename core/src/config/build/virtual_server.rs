@@ -452,11 +452,7 @@ pub(crate) fn virtual_server(
                 cx.bare(n);
                 vs.omega = true;
             }
-            "quorum" => {
-                if let Some(q) = cx.uint(n, 1, u64::from(u32::MAX)) {
-                    vs.quorum = q as u32;
-                }
-            }
+            "quorum" => vs.quorum = cx.uint_or(n, 1, u64::from(u32::MAX), 1) as u32,
             "hysteresis" => {
                 if let Some(h) = cx.uint(n, 0, u64::from(u32::MAX)) {
                     vs.hysteresis = h as u32;
@@ -844,26 +840,34 @@ pub(crate) fn virtual_server(
             });
         }
     }
-    if u64::from(vs.quorum) > weight_sum {
+    // keepalived reduces quorum and hysteresis when it validates the
+    // config; the model keeps what was written (so that a dump parses
+    // back to it) and `quorum_rule` applies the reduction.
+    let rule = vs.quorum_rule();
+    if rule.quorum != vs.quorum {
         cx.diags.warning(
             &node.span,
             format!(
-                "quorum {} exceeds the total weight {weight_sum} of the real servers; it is reduced to {weight_sum}",
-                vs.quorum
+                "quorum {} exceeds the total weight {weight_sum} of the real servers; keepalived reduces it to {}",
+                vs.quorum, rule.quorum
             ),
         );
-        vs.quorum = weight_sum as u32;
     }
-    if vs.hysteresis >= vs.quorum && vs.hysteresis > 0 {
-        let h = vs.quorum.saturating_sub(1);
+    if rule.hysteresis != vs.hysteresis {
         cx.diags.warning(
             &node.span,
             format!(
-                "hysteresis {} >= quorum {}; it is set to {h}",
-                vs.hysteresis, vs.quorum
+                "hysteresis {} >= quorum {}; keepalived sets it to {}{}",
+                vs.hysteresis,
+                rule.quorum,
+                rule.hysteresis,
+                if rule.quorum == 0 {
+                    " (quorum - 1 wrapped around: this virtual server never gains quorum)"
+                } else {
+                    ""
+                }
             ),
         );
-        vs.hysteresis = h;
     }
     Some(vs)
 }

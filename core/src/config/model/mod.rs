@@ -20,8 +20,8 @@ pub use global::{
 };
 pub use script::{TrackFile, VrrpScript};
 pub use virtual_server::{
-    Forwarding, Granularity, Protocol, RealServer, SchedFlags, Scheduler, ServiceAddr, SorryServer,
-    TunnelCsum, TunnelType, VirtualServer, VirtualServerGroup, VsgEntry,
+    Forwarding, Granularity, Protocol, Quorum, RealServer, SchedFlags, Scheduler, ServiceAddr,
+    SorryServer, TunnelCsum, TunnelType, VirtualServer, VirtualServerGroup, VsgEntry,
 };
 pub use vrrp::{
     Authentication, Garp, InitialState, Notify, Scope, SyncGroup, TrackFileRef, TrackInterface,

@@ -302,9 +302,10 @@ pub struct VirtualServer {
     pub alpha: bool,
     /// `omega`: run quorum_down and clear the pool on shutdown.
     pub omega: bool,
-    /// `quorum` (default 1): total weight needed for quorum.
+    /// `quorum` as written (default 1): total weight needed for quorum.
+    /// What keepalived applies is [`VirtualServer::quorum_rule`].
     pub quorum: u32,
-    /// `hysteresis` (default 0).
+    /// `hysteresis` as written (default 0).
     pub hysteresis: u32,
     /// `quorum_up` script.
     pub quorum_up: Option<Command>,
@@ -322,6 +323,62 @@ pub struct VirtualServer {
     pub real_servers: Vec<RealServer>,
     /// Where `virtual_server` was written.
     pub span: Span,
+}
+
+impl VirtualServer {
+    /// The quorum keepalived 2.2.7 applies (check_data.c's validation):
+    /// `quorum` reduced to the total configured weight of the real
+    /// servers, and `hysteresis` set to `quorum - 1` where it is not below
+    /// `quorum`, in unsigned arithmetic: at quorum 0 it wraps to
+    /// `u32::MAX`, so that such a virtual server never gains quorum.
+    pub fn quorum_rule(&self) -> Quorum {
+        let weight_sum: u64 = self.real_servers.iter().map(|r| u64::from(r.weight)).sum();
+        let quorum = u64::from(self.quorum).min(weight_sum) as u32;
+        let hysteresis = if self.hysteresis >= quorum {
+            quorum.wrapping_sub(1)
+        } else {
+            self.hysteresis
+        };
+        Quorum { quorum, hysteresis }
+    }
+}
+
+/// The quorum rule of a virtual server, as keepalived applies it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Quorum {
+    /// Live weight needed for quorum.
+    pub quorum: u32,
+    /// Margin around `quorum`: gained at `quorum + hysteresis`, lost
+    /// below `quorum - hysteresis`.
+    pub hysteresis: u32,
+}
+
+impl Quorum {
+    /// keepalived's `set_quorum_states`: whether quorum holds at start-up
+    /// with `live_weight`.
+    pub fn initial(&self, live_weight: i64) -> bool {
+        live_weight >= i64::from(self.quorum) + i64::from(self.hysteresis)
+    }
+
+    /// keepalived's `update_quorum_state` threshold: the live weight at
+    /// which quorum is gained (when down) or under which it is lost
+    /// (when up).
+    pub fn threshold(&self, up: bool) -> i64 {
+        let h = i64::from(self.hysteresis);
+        i64::from(self.quorum) + if up { -h } else { h }
+    }
+
+    /// Whether quorum holds after a change of the live weight, from `up`:
+    /// gained at [`Quorum::threshold`], lost below it or at a live weight
+    /// of 0.
+    pub fn next(&self, up: bool, live_weight: i64) -> bool {
+        let threshold = self.threshold(up);
+        if up {
+            live_weight != 0 && live_weight >= threshold
+        } else {
+            live_weight >= threshold
+        }
+    }
 }
 
 /// A `real_server` block, with what it inherits from its virtual server
