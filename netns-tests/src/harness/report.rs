@@ -212,6 +212,13 @@ pub fn verdict(o: &Outcome) -> String {
         );
     }
     out.push_str(&super::timing::render(&o.timing));
+    for (line, late) in &o.late_steps {
+        let _ = writeln!(
+            out,
+            "harness: timeline line {line} took effect {} after it was due; judged from then",
+            vigil_core::time::fmt_ms(*late)
+        );
+    }
     for p in &o.problems {
         let _ = writeln!(out, "problem: {p}");
     }

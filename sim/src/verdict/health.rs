@@ -137,13 +137,22 @@ impl Truth {
         self.bound
     }
 
-    /// Network fault windows, each extended by `settle`, open ones to the end.
-    /// Overlapping windows are merged, so that a window covers any
-    /// interval spent under back-to-back faults.
-    pub fn unhealthy_windows(&self, settle: Duration) -> Vec<(Instant, Instant)> {
+    /// Network fault windows, each opened `lead` early and extended by
+    /// `settle` after it ends (open ones run to the end). A datagram is
+    /// faulted when a fault touched its path between its send and its
+    /// delivery, so a window starts one datagram flight (`lead`) before
+    /// its fault: an advert sent just before a partition and lost to it
+    /// is a fault's loss, not the protocol's. Overlapping windows are
+    /// merged, so that a window covers any interval spent under
+    /// back-to-back faults.
+    pub fn unhealthy_windows(&self, lead: Duration, settle: Duration) -> Vec<(Instant, Instant)> {
         let mut merged: Vec<(Instant, Instant)> = Vec::new();
         for (a, b) in &self.faults {
-            let w = (*a, b.map_or(Instant::from_nanos(u64::MAX), |b| b + settle));
+            let start = Instant::from_nanos(a.as_nanos().saturating_sub(lead.as_nanos() as u64));
+            let w = (
+                start,
+                b.map_or(Instant::from_nanos(u64::MAX), |b| b + settle),
+            );
             match merged.last_mut() {
                 Some(last) if w.0 <= last.1 => last.1 = last.1.max(w.1),
                 _ => merged.push(w),

@@ -13,7 +13,7 @@ use vigil_core::time::{Instant, fmt_ms};
 pub use health::Truth;
 pub use history::History;
 
-use crate::scenario::{Expectation, Scenario};
+use crate::scenario::{Action, Expectation, Scenario};
 use crate::world::Run;
 
 /// A broken invariant.
@@ -124,6 +124,21 @@ pub fn handover_grace(s: &Scenario) -> Duration {
     s.network.latency + s.network.jitter + s.resolution * 2
 }
 
+/// The longest a datagram may spend between its send and its delivery:
+/// the worst one-way latency the scenario sets (its network's, or a
+/// `latency` fault's), its jitter, and a tick of the simulator at each end.
+pub fn max_flight(s: &Scenario) -> Duration {
+    let worst = s
+        .timeline
+        .iter()
+        .filter_map(|st| match st.action {
+            Action::Latency { delay, .. } => Some(delay),
+            _ => None,
+        })
+        .fold(s.network.latency, Duration::max);
+    worst + s.network.jitter + s.resolution * 2
+}
+
 /// What a verdict tolerates beyond the simulator's own timing: real
 /// runs (the namespace harness) log a state change and configure its VIP
 /// in separate steps, and stamp events as they are read.
@@ -149,9 +164,10 @@ pub fn judge_with(s: &Scenario, run: &Run, tolerance: Tolerance) -> Verdict {
     let grace = handover_grace(s) + tolerance.extra_grace;
     let settle = settle_time(s);
 
-    // 1. No two masters for one VRID once the network has been healthy
-    //    for longer than the master-down interval.
-    let unhealthy = truth.unhealthy_windows(settle + grace);
+    // 1. No two masters for one VRID outside the fault windows: from one
+    //    datagram flight before a network fault starts until one
+    //    master-down interval (plus a handover) after the last one ends.
+    let unhealthy = truth.unhealthy_windows(max_flight(s) + tolerance.extra_grace, settle + grace);
     for inst in h.instances() {
         for (from, to, ds) in h.multi_master(&inst, end, grace) {
             let covered = unhealthy.iter().any(|(a, b)| *a <= from && to <= *b);
