@@ -350,3 +350,37 @@ check = "single-mastr"
         ]
     );
 }
+
+/// An address owner (priority 255) carries its VIP as its own address
+/// (RFC 5798 section 1): that director may have it; the other may not.
+#[test]
+fn an_address_owner_may_have_its_vip() {
+    let owner = LB1
+        .replace("priority 100", "priority 255")
+        .replace("172.17.1.160", "172.17.1.150");
+    let backup = LB2.replace("172.17.1.160", "172.17.1.150");
+    let toml = BASE.replace("172.17.1.160:80", "172.17.1.150:80");
+    let src = |toml: &str| {
+        MemorySource::new()
+            .with("s/scenario.toml", toml)
+            .with("s/lb1.conf", owner.as_str())
+            .with("s/lb2.conf", backup.as_str())
+    };
+    if let Err(e) = scenario::load(&src(&toml), "s/scenario.toml") {
+        panic!("{e:?}");
+    }
+    // lb2 is not the owner: on the VIP it is refused.
+    let swapped = toml
+        .replace("172.17.1.150\"", "172.17.1.999\"")
+        .replace("172.17.1.151\"", "172.17.1.150\"")
+        .replace("172.17.1.999\"", "172.17.1.151\"");
+    let errs: Vec<String> = match scenario::load(&src(&swapped), "s/scenario.toml") {
+        Ok(_) => panic!("loaded:\n{swapped}"),
+        Err(e) => e.iter().map(|e| e.to_string()).collect(),
+    };
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("director[1].address: 172.17.1.150 is a VIP")),
+        "{errs:?}"
+    );
+}

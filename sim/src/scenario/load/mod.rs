@@ -434,8 +434,25 @@ impl Loader<'_> {
                     .enumerate()
                     .map(|(i, c)| (format!("client[{i}].address"), &c.address)),
             );
+        // A director may carry a VIP of its own config as its address when
+        // it is that address's owner (priority 255, RFC 5798 section 1).
+        let owner = |key: &str, a: IpAddr| {
+            let Some(i) = key
+                .strip_prefix("director[")
+                .and_then(|k| k.split(']').next())
+                .and_then(|k| k.parse::<usize>().ok())
+            else {
+                return false;
+            };
+            s.directors.get(i).is_some_and(|d| {
+                d.config.vrrp_instances.iter().any(|inst| {
+                    inst.priority == 255 && inst.virtual_ipaddress.iter().any(|v| v.addr == a)
+                })
+            })
+        };
         for (key, text) in addresses {
             if let Ok(a) = text.get_ref().parse::<IpAddr>()
+                && !owner(&key, a)
                 && let Some(why) = declared.virtual_use(a)
             {
                 self.error(&text.span(), &key, format!("{why}: no host may have it"));
