@@ -84,6 +84,11 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // The same bound as a scenario file's duration: every seed's run ends.
+    if let Err(e) = scenario::limits::check(base.duration, Some(base.resolution)) {
+        eprintln!("error: --duration: {e}");
+        return ExitCode::from(2);
+    }
     let (k, n) = args.shard.unwrap_or((1, 1));
     let seeds = explore::shard(args.first, args.seeds, k, n);
     let tty = std::io::stdout().is_terminal();

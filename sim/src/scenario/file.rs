@@ -1,7 +1,9 @@
 //! The scenario file as written (TOML), before validation.
 //!
 //! Values that need checking after parsing (durations, names, addresses)
-//! keep their position ([`Spanned`]) so that errors name the line.
+//! keep their position ([`Spanned`]) so that errors name the line. The
+//! keys each struct reads are also the keys the loader accepts: unknown
+//! keys are all reported, with the nearest known one (see `keys`).
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -19,7 +21,8 @@ pub struct ScenarioFile {
     pub description: Option<String>,
     /// Seed of the simulated world (default 1).
     pub seed: Option<u64>,
-    /// Simulated time to run.
+    /// Simulated time to run: more than 0s, at most 24h (see
+    /// [`super::limits`]).
     pub duration: Text,
     /// Tick of the simulator (default `1ms`).
     pub resolution: Option<Text>,
@@ -70,7 +73,8 @@ pub struct DirectorFile {
     pub config: Text,
 }
 
-/// `[[real_server]]`.
+/// `[[real_server]]`: its address and port must be a `real_server` or
+/// `sorry_server` of some director's config.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RealServerFile {
@@ -84,7 +88,9 @@ pub struct RealServerFile {
     pub page: Option<String>,
 }
 
-/// `[[client]]`.
+/// `[[client]]`: its address may not be a virtual address of any
+/// director's config, and its target must be one of their virtual
+/// servers.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientFile {
@@ -101,7 +107,7 @@ pub struct ClientFile {
     pub timeout: Option<Text>,
 }
 
-/// `[[timeline]]`: one action at one time.
+/// `[[timeline]]`: one action at one time, within the run.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActionFile {
@@ -131,7 +137,9 @@ pub struct ActionFile {
     pub body: Option<String>,
 }
 
-/// `[[expect]]`: one check of the outcome.
+/// `[[expect]]`: one check of the outcome. Its times fall within the run
+/// and its windows are not empty; an expectation that sees nothing to
+/// judge fails.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectFile {
@@ -150,12 +158,12 @@ pub struct ExpectFile {
     pub max: Option<Text>,
     /// success-ratio: the least acceptable ratio.
     pub min: Option<Spanned<f64>>,
-    /// Window start.
+    /// success-ratio: window start (default 0s), before `to`.
     pub from: Option<Text>,
-    /// Window end.
+    /// success-ratio: window end (default: the end of the run).
     pub to: Option<Text>,
     /// single-master: windows where two masters are allowed, as
-    /// `["20s", "25s"]` pairs.
+    /// `["20s", "25s"]` pairs, the first time before the second.
     #[serde(default)]
     pub except: Vec<(Text, Text)>,
 }

@@ -1,10 +1,19 @@
 //! Scenario files: the directors (each from a keepalived.conf), real
 //! servers, clients, a timeline of actions and the expectations checked
-//! at the end. Errors name the file, line, column and key.
+//! at the end. Errors name the file, line, column and key, and a file is
+//! refused with every error at once: unknown keys, actions, checks and
+//! host names; times after the end of the run and empty windows; a
+//! duration of zero or beyond [`limits::MAX_DURATION`]; hosts on a
+//! virtual address, real servers no config balances, client targets that
+//! are no virtual server.
 
+mod configs;
 pub mod duration;
 mod file;
+mod keys;
+pub mod limits;
 mod load;
+mod names;
 pub mod recorded;
 mod write;
 
@@ -284,12 +293,14 @@ pub enum Expectation {
         /// When.
         at: Duration,
     },
-    /// Every failover (loss of the master to a new master) takes at most `max`.
+    /// Every failover (loss of the master to a new master) takes at most
+    /// `max`, and there is at least one.
     MaxFailover {
         /// The bound.
         max: Duration,
     },
-    /// Of the requests started in the window, at least `min` succeed.
+    /// Of the requests started in the window (there must be some), at
+    /// least `min` succeed.
     SuccessRatio {
         /// The least acceptable ratio.
         min: f64,
@@ -298,7 +309,8 @@ pub enum Expectation {
         /// Window end.
         to: Duration,
     },
-    /// The master's IPVS table has (or lacks) a real server at `at`.
+    /// The master's IPVS table has (or lacks) a real server at `at`
+    /// (there must be a master with a table).
     InTable {
         /// Real server index.
         server: usize,
@@ -307,7 +319,8 @@ pub enum Expectation {
         /// Whether it should be there.
         present: bool,
     },
-    /// At most one master outside the `except` windows.
+    /// At most one master outside the `except` windows, in a run where
+    /// some VRRP state was recorded.
     SingleMaster {
         /// Windows where two masters are allowed.
         except: Vec<(Duration, Duration)>,

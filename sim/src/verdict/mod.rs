@@ -273,6 +273,10 @@ pub fn judge_with(s: &Scenario, run: &Run, tolerance: Tolerance) -> Verdict {
     }
 }
 
+/// Judges one `[[expect]]` entry of `s` against the run. An expectation
+/// that saw nothing to judge fails, never passes unchecked: no master (or
+/// no table) at its time, no request in its window, no failover, or no
+/// VRRP state recorded at all.
 fn expectation(
     s: &Scenario,
     run: &Run,
@@ -326,10 +330,10 @@ fn expectation(
             Checked {
                 line,
                 what: format!("every failover within {}", fmt_ms(*max)),
-                pass: worst.is_none_or(|w| w <= *max),
+                pass: worst.is_some_and(|w| w <= *max),
                 seen: match worst {
                     Some(w) => format!("{} failovers, longest {}", all.len(), fmt_ms(w)),
-                    None => "no failover".to_string(),
+                    None => "no failover seen".to_string(),
                 },
             }
         }
@@ -341,11 +345,7 @@ fn expectation(
                 .filter(|r| r.start >= at(*from) && r.start < at(*to))
                 .collect();
             let ok = reqs.iter().filter(|r| r.outcome.is_ok()).count();
-            let ratio = if reqs.is_empty() {
-                1.0
-            } else {
-                ok as f64 / reqs.len() as f64
-            };
+            let ratio = (!reqs.is_empty()).then(|| ok as f64 / reqs.len() as f64);
             Checked {
                 line,
                 what: format!(
@@ -354,8 +354,11 @@ fn expectation(
                     at(*from),
                     at(*to)
                 ),
-                pass: ratio >= *min,
-                seen: format!("{ok}/{} = {:.2}%", reqs.len(), ratio * 100.0),
+                pass: ratio.is_some_and(|r| r >= *min),
+                seen: match ratio {
+                    Some(r) => format!("{ok}/{} = {:.2}%", reqs.len(), r * 100.0),
+                    None => "no request in the window".to_string(),
+                },
             }
         }
         Expectation::InTable {
@@ -366,11 +369,8 @@ fn expectation(
             let rs = &s.real_servers[*server];
             let key = format!("{}:{}", rs.address, rs.port);
             let m = h.any_masters_at(at(*t));
-            let live = m
-                .first()
-                .and_then(|d| h.table_at(*d, at(*t)))
-                .map(|l| l.to_vec())
-                .unwrap_or_default();
+            let table = m.first().and_then(|d| h.table_at(*d, at(*t)));
+            let live = table.map(|l| l.to_vec()).unwrap_or_default();
             let there = live.contains(&key);
             Checked {
                 line,
@@ -380,8 +380,12 @@ fn expectation(
                     if *present { "is in" } else { "is not in" },
                     at(*t)
                 ),
-                pass: !m.is_empty() && there == *present,
-                seen: format!("master {} table [{}]", names(&m), live.join(" ")),
+                // No master, or a master with no table yet: nothing seen.
+                pass: table.is_some() && there == *present,
+                seen: match table {
+                    Some(_) => format!("master {} table [{}]", names(&m), live.join(" ")),
+                    None => format!("master {}, no table recorded", names(&m)),
+                },
             }
         }
         Expectation::SingleMaster { except } => {
@@ -392,6 +396,8 @@ fn expectation(
                 .flat_map(|i| h.multi_master(i, end, grace))
                 .filter(|(a, b, _)| !except.iter().any(|(x, y)| at(*x) <= *a && *b <= at(*y)))
                 .collect();
+            // Without any VRRP state there was nothing to count.
+            let seen_any = !h.instances().is_empty();
             Checked {
                 line,
                 what: if except.is_empty() {
@@ -399,8 +405,9 @@ fn expectation(
                 } else {
                     "never two masters outside the allowed windows".to_string()
                 },
-                pass: bad.is_empty(),
+                pass: seen_any && bad.is_empty(),
                 seen: match bad.first() {
+                    None if !seen_any => "no VRRP state recorded".to_string(),
                     None => "one master at most".to_string(),
                     Some((a, b, ds)) => format!("{} masters from {a} to {b}", names(ds)),
                 },

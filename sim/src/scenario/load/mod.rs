@@ -1,16 +1,22 @@
 //! Reading and validating a scenario file, collecting every error.
 
+mod expect;
+mod timeline;
+
 use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
 use std::time::Duration;
 
+use serde::Deserialize;
 use toml::Spanned;
+use toml::de::DeTable;
 use vigil_core::config::{self, ServiceAddr, Source};
 
-use super::file::{ActionFile, ExpectFile, ScenarioFile, Text};
+use super::configs::Declared;
+use super::file::{ScenarioFile, Text};
+use super::keys::{self, Shape};
 use super::{
-    Action, Client, Director, Error, Expect, Expectation, Host, Network, Peer, Place, RealServer,
-    RsMode, Scenario, Step, duration,
+    Client, Director, Error, Host, Network, Peer, Place, RealServer, Scenario, duration, limits,
 };
 
 /// Reads the scenario at `path` from `source` (configs it names are read
@@ -34,17 +40,10 @@ pub fn load(source: &dyn Source, path: &str) -> Result<Scenario, Vec<Error>> {
         path: path.to_string(),
         text: &text,
         errors: Vec::new(),
+        end: None,
     };
-    let file: ScenarioFile = match toml::from_str(&text) {
-        Ok(f) => f,
-        Err(e) => {
-            let place = e.span().map(|s| l.place(&s));
-            return Err(vec![Error {
-                place,
-                key: None,
-                message: e.message().trim().to_string(),
-            }]);
-        }
+    let Some(file) = l.read(&text) else {
+        return Err(l.errors);
     };
     let scenario = l.scenario(source, file);
     if l.errors.is_empty() {
@@ -58,9 +57,43 @@ struct Loader<'a> {
     path: String,
     text: &'a str,
     errors: Vec<Error>,
+    /// The end of the run, once `duration` is known to be valid.
+    end: Option<Duration>,
 }
 
 impl Loader<'_> {
+    /// The file as written: TOML syntax, then every unknown key (all of
+    /// them, removed), then the types serde reads. `None` when the file
+    /// cannot be read further.
+    fn read(&mut self, text: &str) -> Option<ScenarioFile> {
+        let mut table = match DeTable::parse(text) {
+            Ok(t) => t,
+            Err(e) => {
+                self.toml_error(&e);
+                return None;
+            }
+        };
+        for u in keys::strip_unknown(table.get_mut(), Shape::of::<ScenarioFile>()) {
+            self.error(&u.span, &u.path, u.message);
+        }
+        match ScenarioFile::deserialize(toml::de::Deserializer::from(table)) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                self.toml_error(&e);
+                None
+            }
+        }
+    }
+
+    fn toml_error(&mut self, e: &toml::de::Error) {
+        let place = e.span().map(|s| self.place(&s));
+        self.errors.push(Error {
+            place,
+            key: None,
+            message: e.message().trim().to_string(),
+        });
+    }
+
     fn place(&self, span: &Range<usize>) -> Place {
         let before = &self.text[..span.start.min(self.text.len())];
         let line = before.matches('\n').count() + 1;
@@ -129,10 +162,18 @@ impl Loader<'_> {
             .to_string();
         let duration = self.duration(&f.duration, "duration");
         let resolution = self.opt_duration(&f.resolution, "resolution", Duration::from_millis(1));
-        if let Some(r) = &f.resolution
-            && (resolution.is_zero() || resolution > Duration::from_secs(1))
-        {
-            self.error(&r.span(), "resolution", "must be between 1us and 1s");
+        let resolution_ok = match &f.resolution {
+            Some(r) if resolution.is_zero() || resolution > Duration::from_secs(1) => {
+                self.error(&r.span(), "resolution", "must be between 1us and 1s");
+                false
+            }
+            _ => true,
+        };
+        if duration::parse(f.duration.get_ref()).is_ok() {
+            match limits::check(duration, resolution_ok.then_some(resolution)) {
+                Ok(()) => self.end = Some(duration),
+                Err(e) => self.error(&f.duration.span(), "duration", e),
+            }
         }
         let network = Network {
             latency: self.opt_duration(
@@ -153,6 +194,7 @@ impl Loader<'_> {
             .map_or("", |(d, _)| d)
             .to_string();
         let mut directors = Vec::new();
+        let mut configs_ok = true;
         for (i, d) in f.director.iter().enumerate() {
             let key = format!("director[{i}]");
             let address = self.addr(&d.address, &format!("{key}.address"));
@@ -164,6 +206,7 @@ impl Loader<'_> {
             let parsed = config::parse(source, &config_path);
             let errors: Vec<_> = parsed.diagnostics.iter().filter(|d| d.is_error()).collect();
             if !errors.is_empty() {
+                configs_ok = false;
                 for e in errors {
                     self.errors.push(Error {
                         place: Some(Place {
@@ -271,16 +314,14 @@ impl Loader<'_> {
             recorded_peers: Vec::new(),
         };
         self.unique_names(&s, &f);
-        self.recorded_peers(source, &dir, &f, &mut s);
+        let configs_ok = configs_ok && !s.directors.is_empty();
+        if configs_ok {
+            self.against_configs(&s, &f);
+        }
+        self.recorded_peers(source, &dir, &f, &mut s, configs_ok);
         for (i, a) in f.timeline.iter().enumerate() {
             if let Some(step) = self.step(&s, a, i) {
-                if step.at > s.duration {
-                    self.error(
-                        &a.at.span(),
-                        &format!("timeline[{i}].at"),
-                        "after the end of the scenario",
-                    );
-                }
+                self.in_run(&a.at, step.at, &format!("timeline[{i}].at"));
                 s.timeline.push(step);
             }
         }
@@ -299,17 +340,33 @@ impl Loader<'_> {
         dir: &str,
         f: &ScenarioFile,
         s: &mut Scenario,
+        configs_ok: bool,
     ) {
         let (peers, problems) = super::recorded::load(source, dir, &f.recorded_peer);
         for p in problems {
             self.error(&p.span, &p.key, p.message);
         }
         for (i, p) in peers.iter().enumerate() {
-            let span = f
+            let Some((j, file)) = f
                 .recorded_peer
                 .iter()
-                .find(|r| *r.name.get_ref() == p.name)
-                .map_or(0..0, |r| r.name.span());
+                .enumerate()
+                .find(|(_, r)| *r.name.get_ref() == p.name)
+            else {
+                continue;
+            };
+            let span = file.name.span();
+            let address = file.address.as_ref().unwrap_or(&file.source);
+            if configs_ok && let Some(why) = Declared::new(&s.directors).virtual_use(p.address) {
+                self.error(
+                    &address.span(),
+                    &format!("recorded_peer[{j}].address"),
+                    format!("{why}: no host may have it"),
+                );
+            }
+            if let Some(at) = &file.at {
+                self.in_run(at, p.at, &format!("recorded_peer[{j}].at"));
+            }
             if s.host(&p.name).is_some() || peers[..i].iter().any(|q| q.name == p.name) {
                 self.error(
                     &span,
@@ -352,6 +409,131 @@ impl Loader<'_> {
             if addrs[..i].contains(a) {
                 self.error(span, "address", format!("address {a} is used twice"));
             }
+        }
+    }
+
+    /// The scenario's hosts against what the directors' configs declare:
+    /// no host on a virtual address, every real server one the configs
+    /// balance, every client requesting a virtual server.
+    fn against_configs(&mut self, s: &Scenario, f: &ScenarioFile) {
+        let declared = Declared::new(&s.directors);
+        let addresses = f
+            .director
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (format!("director[{i}].address"), &d.address))
+            .chain(
+                f.real_server
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| (format!("real_server[{i}].address"), &r.address)),
+            )
+            .chain(
+                f.client
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (format!("client[{i}].address"), &c.address)),
+            );
+        // A director may carry a VIP of its own config as its address when
+        // it is that address's owner (priority 255, RFC 5798 section 1).
+        let owner = |key: &str, a: IpAddr| {
+            let Some(i) = key
+                .strip_prefix("director[")
+                .and_then(|k| k.split(']').next())
+                .and_then(|k| k.parse::<usize>().ok())
+            else {
+                return false;
+            };
+            s.directors.get(i).is_some_and(|d| {
+                d.config.vrrp_instances.iter().any(|inst| {
+                    inst.priority == 255 && inst.virtual_ipaddress.iter().any(|v| v.addr == a)
+                })
+            })
+        };
+        for (key, text) in addresses {
+            if let Ok(a) = text.get_ref().parse::<IpAddr>()
+                && !owner(&key, a)
+                && let Some(why) = declared.virtual_use(a)
+            {
+                self.error(&text.span(), &key, format!("{why}: no host may have it"));
+            }
+        }
+        for (i, (r, file)) in s.real_servers.iter().zip(&f.real_server).enumerate() {
+            let addr = SocketAddr::new(r.address, r.port);
+            if file.address.get_ref().parse::<IpAddr>().is_ok() && !declared.backs(addr) {
+                self.error(
+                    &file.address.span(),
+                    &format!("real_server[{i}].address"),
+                    format!(
+                        "{} ({addr}) is a real_server or sorry_server of no director's config (searched {})",
+                        r.name,
+                        declared.paths()
+                    ),
+                );
+            }
+        }
+        for (i, (c, file)) in s.clients.iter().zip(&f.client).enumerate() {
+            if let Some(t) = &file.target
+                && t.get_ref().parse::<SocketAddr>().is_ok()
+                && !declared.serves(c.target)
+            {
+                self.error(
+                    &t.span(),
+                    &format!("client[{i}].target"),
+                    format!(
+                        "{} is a virtual server of no director's config (virtual servers: {}; searched {})",
+                        c.target,
+                        declared.services(),
+                        declared.paths()
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Refuses a time after the end of the run; true when it is within.
+    fn in_run(&mut self, t: &Text, at: Duration, key: &str) -> bool {
+        match self.end {
+            Some(end) if at > end => {
+                self.error(
+                    &t.span(),
+                    key,
+                    format!(
+                        "{} is after the end of the scenario (duration = {})",
+                        duration::render(at),
+                        duration::render(end)
+                    ),
+                );
+                false
+            }
+            _ => true,
+        }
+    }
+
+    /// A time within the run; `None` (reported) when it does not parse
+    /// or falls after the end.
+    fn run_time(&mut self, t: &Text, key: &str) -> Option<Duration> {
+        match duration::parse(t.get_ref()) {
+            Ok(d) => self.in_run(t, d, key).then_some(d),
+            Err(e) => {
+                self.error(&t.span(), key, e);
+                None
+            }
+        }
+    }
+
+    /// Refuses an empty or reversed window `from..to`, at `span`.
+    fn window(&mut self, from: Duration, to: Duration, span: &Range<usize>, key: &str, what: &str) {
+        if from >= to {
+            self.error(
+                span,
+                key,
+                format!(
+                    "the window from {} to {} is empty: {what}",
+                    duration::render(from),
+                    duration::render(to)
+                ),
+            );
         }
     }
 
@@ -419,262 +601,6 @@ impl Loader<'_> {
                 None
             }
         }
-    }
-
-    fn step(&mut self, s: &Scenario, a: &ActionFile, i: usize) -> Option<Step> {
-        let key = format!("timeline[{i}]");
-        let whole = a.action.span();
-        let at = self.duration(&a.at, &format!("{key}.at"));
-        let target_key = format!("{key}.target");
-        let peer_key = format!("{key}.peer");
-        let action = match a.action.get_ref().as_str() {
-            "crash" => Action::Crash(self.host(s, &a.target, &target_key, &whole)?),
-            "restart" => Action::Restart(self.host(s, &a.target, &target_key, &whole)?),
-            "stop" => Action::Stop(self.director(s, &a.target, &target_key, &whole)?),
-            "start" => Action::Start(self.director(s, &a.target, &target_key, &whole)?),
-            "reload" => Action::Reload(self.director(s, &a.target, &target_key, &whole)?),
-            "link-down" => Action::LinkDown(self.director(s, &a.target, &target_key, &whole)?),
-            "link-up" => Action::LinkUp(self.director(s, &a.target, &target_key, &whole)?),
-            "partition" => Action::Partition {
-                a: self.host(s, &a.target, &target_key, &whole)?,
-                b: self.peer(s, &a.peer, &peer_key, &whole)?,
-                oneway: a.oneway,
-            },
-            "heal" => Action::Heal {
-                a: self.host(s, &a.target, &target_key, &whole)?,
-                b: self.peer(s, &a.peer, &peer_key, &whole)?,
-            },
-            "loss" => {
-                let Some(rate) = &a.rate else {
-                    self.error(&whole, &format!("{key}.rate"), "loss needs rate = 0..1");
-                    return None;
-                };
-                Action::Loss {
-                    a: self.host(s, &a.target, &target_key, &whole)?,
-                    b: self.peer(s, &a.peer, &peer_key, &whole)?,
-                    rate: self.ratio(rate, &format!("{key}.rate")),
-                }
-            }
-            "latency" => {
-                let Some(d) = &a.delay else {
-                    self.error(
-                        &whole,
-                        &format!("{key}.delay"),
-                        "latency needs delay = \"…ms\"",
-                    );
-                    return None;
-                };
-                Action::Latency {
-                    a: self.host(s, &a.target, &target_key, &whole)?,
-                    b: self.peer(s, &a.peer, &peer_key, &whole)?,
-                    delay: self.duration(d, &format!("{key}.delay")),
-                }
-            }
-            "drift" => {
-                let Some(f) = &a.factor else {
-                    self.error(
-                        &whole,
-                        &format!("{key}.factor"),
-                        "drift needs factor = e.g. 1.01",
-                    );
-                    return None;
-                };
-                let factor = *f.get_ref();
-                if !(0.5..=2.0).contains(&factor) {
-                    self.error(
-                        &f.span(),
-                        &format!("{key}.factor"),
-                        format!("{factor} is not in 0.5..=2.0"),
-                    );
-                }
-                Action::Drift {
-                    director: self.director(s, &a.target, &target_key, &whole)?,
-                    factor,
-                }
-            }
-            "rs" => {
-                let server = match self.host(s, &a.target, &target_key, &whole)? {
-                    Host::RealServer(r) => r,
-                    _ => {
-                        self.error(
-                            &whole,
-                            &target_key,
-                            "rs actions need a real server as target",
-                        );
-                        return None;
-                    }
-                };
-                let Some(m) = &a.mode else {
-                    self.error(
-                        &whole,
-                        &format!("{key}.mode"),
-                        "rs needs mode = ok|hang|slow|status|body|refuse",
-                    );
-                    return None;
-                };
-                let mode = match m.get_ref().as_str() {
-                    "ok" => RsMode::Ok,
-                    "hang" => RsMode::Hang,
-                    "refuse" => RsMode::Refuse,
-                    "slow" => RsMode::Slow(match &a.delay {
-                        Some(d) => self.duration(d, &format!("{key}.delay")),
-                        None => {
-                            self.error(
-                                &m.span(),
-                                &format!("{key}.delay"),
-                                "slow needs delay = \"…ms\"",
-                            );
-                            return None;
-                        }
-                    }),
-                    "status" => RsMode::Status(a.status.unwrap_or(500)),
-                    "body" => {
-                        RsMode::Body(a.body.clone().unwrap_or_else(|| "wrong page".to_string()))
-                    }
-                    other => {
-                        self.error(
-                            &m.span(),
-                            &format!("{key}.mode"),
-                            format!(
-                                "unknown mode {other:?} (ok, hang, slow, status, body, refuse)"
-                            ),
-                        );
-                        return None;
-                    }
-                };
-                Action::Serve { server, mode }
-            }
-            other => {
-                let known = [
-                    "crash",
-                    "restart",
-                    "stop",
-                    "start",
-                    "partition",
-                    "heal",
-                    "loss",
-                    "latency",
-                    "link-down",
-                    "link-up",
-                    "drift",
-                    "rs",
-                ];
-                let hint = vigil_core::config::did_you_mean(other, known.iter().copied())
-                    .map(|s| format!("; did you mean {s:?}?"))
-                    .unwrap_or_default();
-                self.error(
-                    &whole,
-                    &format!("{key}.action"),
-                    format!("unknown action {other:?}{hint}"),
-                );
-                return None;
-            }
-        };
-        Some(Step {
-            at,
-            action,
-            line: self.line(&a.at.span()),
-        })
-    }
-
-    fn expect(&mut self, s: &Scenario, e: &ExpectFile, i: usize) -> Option<Expect> {
-        let key = format!("expect[{i}]");
-        let whole = e.check.span();
-        let need_at = |l: &mut Self| -> Option<Duration> {
-            match &e.at {
-                Some(t) => Some(l.duration(t, &format!("{key}.at"))),
-                None => {
-                    l.error(&whole, &format!("{key}.at"), "missing");
-                    None
-                }
-            }
-        };
-        let check = match e.check.get_ref().as_str() {
-            "master" | "vip-holder" => {
-                let node = self.director(s, &e.node, &format!("{key}.node"), &whole)?;
-                let at = need_at(self)?;
-                if e.check.get_ref() == "master" {
-                    Expectation::Master { node, at }
-                } else {
-                    Expectation::VipHolder { node, at }
-                }
-            }
-            "max-failover" => {
-                let Some(m) = &e.max else {
-                    self.error(&whole, &format!("{key}.max"), "missing");
-                    return None;
-                };
-                Expectation::MaxFailover {
-                    max: self.duration(m, &format!("{key}.max")),
-                }
-            }
-            "success-ratio" => {
-                let Some(min) = &e.min else {
-                    self.error(&whole, &format!("{key}.min"), "missing");
-                    return None;
-                };
-                Expectation::SuccessRatio {
-                    min: self.ratio(min, &format!("{key}.min")),
-                    from: self.opt_duration(&e.from, &format!("{key}.from"), Duration::ZERO),
-                    to: self.opt_duration(&e.to, &format!("{key}.to"), s.duration),
-                }
-            }
-            "in-table" => {
-                let server = match self.host(s, &e.server, &format!("{key}.server"), &whole)? {
-                    Host::RealServer(r) => r,
-                    _ => {
-                        self.error(
-                            &whole,
-                            &format!("{key}.server"),
-                            "in-table needs a real server",
-                        );
-                        return None;
-                    }
-                };
-                Expectation::InTable {
-                    server,
-                    at: need_at(self)?,
-                    present: e.present.unwrap_or(true),
-                }
-            }
-            "single-master" => {
-                let except = e
-                    .except
-                    .iter()
-                    .enumerate()
-                    .map(|(j, (a, b))| {
-                        (
-                            self.duration(a, &format!("{key}.except[{j}]")),
-                            self.duration(b, &format!("{key}.except[{j}]")),
-                        )
-                    })
-                    .collect();
-                Expectation::SingleMaster { except }
-            }
-            other => {
-                let known = [
-                    "master",
-                    "vip-holder",
-                    "max-failover",
-                    "success-ratio",
-                    "in-table",
-                    "single-master",
-                ];
-                let hint = vigil_core::config::did_you_mean(other, known.iter().copied())
-                    .map(|s| format!("; did you mean {s:?}?"))
-                    .unwrap_or_default();
-                self.error(
-                    &whole,
-                    &format!("{key}.check"),
-                    format!("unknown check {other:?}{hint}"),
-                );
-                return None;
-            }
-        };
-        Some(Expect {
-            check,
-            line: self.line(&whole),
-        })
     }
 }
 
