@@ -257,6 +257,22 @@ pub fn decode(capture: &Capture) -> Decoded {
             }
         }
     }
+    // Packets the reader could not place in time: what their IP header
+    // says of VRRP (they are not replayed).
+    for (f, why) in &capture.dropped {
+        if let Some(p) = link(f).ok().and_then(|l| peek(l.payload)) {
+            d.unreadable.push(Unreadable {
+                index: f.index,
+                at: f.timestamp.saturating_sub(origin),
+                family: p.family,
+                src: p.src,
+                vrid: p.vrid,
+                auth_header: p.auth_header,
+                truncated: false,
+                error: why.clone(),
+            });
+        }
+    }
     d.packets.sort_by_key(|p| p.at);
     d
 }

@@ -5,6 +5,7 @@
 //! skipped any of them cannot say that it checked the capture.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use vigil_core::packet::Family;
@@ -78,15 +79,49 @@ pub fn reason(v: &Vrrp) -> Option<Reason> {
     }
 }
 
-/// Every frame of `d` that belongs to one of the instances `cfgs` (same
-/// VRID and family; a frame whose VRID was not captured belongs to every
-/// instance of its family) and could not be used, grouped per instance
-/// and reason, in instance order then first packet.
+/// Where a skipped frame came from and what it claims to be.
+struct Frame {
+    family: Family,
+    src: Option<IpAddr>,
+    vrid: Option<u8>,
+    /// Whether its VRID field can be believed: not when its checksum is
+    /// wrong or its message does not decode.
+    vrid_trusted: bool,
+    index: usize,
+    at: Duration,
+}
+
+/// Every frame of `d` that belongs to one of the instances `cfgs` and
+/// could not be used, grouped per instance and reason, in instance order
+/// then first packet. A frame belongs to an instance of its family when
+/// it shows the instance's VRID, or shows none (not captured), or is
+/// damaged (its VRID field cannot be believed) and comes from the node or
+/// from a router that advertises the instance in usable adverts.
 pub fn skipped(d: &Decoded, cfgs: &[InstanceConfig]) -> Vec<Skipped> {
+    let sources: Vec<Vec<IpAddr>> = cfgs
+        .iter()
+        .map(|c| {
+            let mut s = vec![c.src];
+            for p in &d.packets {
+                if let What::Vrrp(v) = &p.what
+                    && reason(v).is_none()
+                    && v.vrid == c.vrid
+                    && v.family() == c.family()
+                    && !s.contains(&v.meta.src)
+                {
+                    s.push(v.meta.src);
+                }
+            }
+            s
+        })
+        .collect();
     let mut out: Vec<Skipped> = Vec::new();
-    let mut add = |family: Family, vrid: Option<u8>, index: usize, at: Duration, reason: Reason| {
+    let mut add = |f: Frame, reason: Reason| {
+        let (index, at) = (f.index, f.at);
         for (i, c) in cfgs.iter().enumerate() {
-            if c.family() != family || vrid.is_some_and(|v| v != c.vrid) {
+            let ours = f.vrid.is_none_or(|v| v == c.vrid)
+                || (!f.vrid_trusted && f.src.is_some_and(|s| sources[i].contains(&s)));
+            if c.family() != f.family || !ours {
                 continue;
             }
             match out
@@ -102,7 +137,7 @@ pub fn skipped(d: &Decoded, cfgs: &[InstanceConfig]) -> Vec<Skipped> {
                 None => out.push(Skipped {
                     instance: i,
                     vrid: c.vrid,
-                    family,
+                    family: f.family,
                     reason: reason.clone(),
                     count: 1,
                     first: index,
@@ -115,11 +150,28 @@ pub fn skipped(d: &Decoded, cfgs: &[InstanceConfig]) -> Vec<Skipped> {
         match &p.what {
             What::Vrrp(v) => {
                 if let Some(r) = reason(v) {
-                    add(v.family(), v.message.get(1).copied(), p.index, p.at, r);
+                    let damaged = matches!(r, Reason::Checksum | Reason::Undecodable(_));
+                    let f = Frame {
+                        family: v.family(),
+                        src: Some(v.meta.src),
+                        vrid: v.message.get(1).copied(),
+                        vrid_trusted: !damaged,
+                        index: p.index,
+                        at: p.at,
+                    };
+                    add(f, r);
                 }
             }
             What::AuthHeader { src, vrid, .. } => {
-                add(Family::of(src), *vrid, p.index, p.at, Reason::AuthHeader);
+                let f = Frame {
+                    family: Family::of(src),
+                    src: Some(*src),
+                    vrid: *vrid,
+                    vrid_trusted: true,
+                    index: p.index,
+                    at: p.at,
+                };
+                add(f, Reason::AuthHeader);
             }
             _ => {}
         }
@@ -132,7 +184,15 @@ pub fn skipped(d: &Decoded, cfgs: &[InstanceConfig]) -> Vec<Skipped> {
         } else {
             Reason::Malformed(u.error.clone())
         };
-        add(u.family, u.vrid, u.index, u.at, reason);
+        let f = Frame {
+            family: u.family,
+            src: u.src,
+            vrid: u.vrid,
+            vrid_trusted: true,
+            index: u.index,
+            at: u.at,
+        };
+        add(f, reason);
     }
     out.sort_by_key(|s| (s.instance, s.first_at, s.first));
     out

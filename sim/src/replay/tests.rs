@@ -282,6 +282,50 @@ fn corrupted_node_adverts_are_not_checked() {
 }
 
 #[test]
+fn a_node_advert_with_a_corrupted_vrid_is_still_the_instance_s() {
+    // lb2's second advert (packet 13) shows VRID 52: with its checksum
+    // wrong, that field cannot be believed, and lb2 advertises VRID 51.
+    let mut recs = sigkill_frames(TAKEOVER);
+    recs[12].1[14 + 20 + 1] = 52;
+    let r = replay_as_lb2(&to_pcap(&recs));
+    assert_eq!(r.outcome(), verdict::Outcome::NotChecked, "{}", r.text);
+    assert!(
+        r.text.contains(
+            "NOT CHECKED: 1 advert of VRID 51 skipped (wrong VRRP checksum, first at packet #13)"
+        ),
+        "{}",
+        r.text
+    );
+}
+
+#[test]
+fn a_packet_without_a_time_is_not_checked() {
+    // lb1's last advert before its death (packet 6) has a timestamp
+    // fraction of more than a second: the reader cannot place it.
+    let recs = sigkill_frames(TAKEOVER);
+    let mut bytes = to_pcap(&recs);
+    // Global header 24 bytes, then records of 16 + frame bytes.
+    let at: usize = 24 + recs[..5].iter().map(|r| 16 + r.1.len()).sum::<usize>();
+    bytes[at + 4..at + 8].copy_from_slice(&2_000_000_000u32.to_le_bytes());
+    let r = replay_as_lb2(&bytes);
+    assert!(
+        r.text
+            .contains("note: packet 6: timestamp fraction 2000000000 is not below one second"),
+        "{}",
+        r.text
+    );
+    assert_eq!(r.outcome(), verdict::Outcome::NotChecked, "{}", r.text);
+    assert!(
+        r.text.contains(
+            "NOT CHECKED: 1 advert of VRID 51 skipped (malformed: timestamp fraction 2000000000 \
+             is not below one second, first at packet #6)"
+        ),
+        "{}",
+        r.text
+    );
+}
+
+#[test]
 fn cut_node_adverts_are_not_checked() {
     // lb2's adverts cut by a 40-byte snap length: its takeover cannot be
     // seen, and Vigil's node taking over alone is not a disagreement.
