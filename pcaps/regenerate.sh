@@ -10,6 +10,7 @@
 #
 #   pcaps/regenerate.sh                         # every capture
 #   pcaps/regenerate.sh keepalived-v2 frr-v3    # only these
+#   pcaps/regenerate.sh keepalived-ah keepalived-ah-unicast   # auth_type AH
 #
 # Then review and accept the replay snapshots:
 #   INSTA_UPDATE=always cargo test -p vigil-sim --test replay_corpus

@@ -73,6 +73,18 @@ const SPECS: &[Spec] = &[
         tap: Tap::Ethernet,
     },
     Spec {
+        name: "keepalived-ah",
+        peer: Peer::Keepalived,
+        v6: false,
+        tap: Tap::Ethernet,
+    },
+    Spec {
+        name: "keepalived-ah-unicast",
+        peer: Peer::Keepalived,
+        v6: false,
+        tap: Tap::Cooked,
+    },
+    Spec {
         name: "frr-v2",
         peer: Peer::Frr,
         v6: false,

@@ -102,3 +102,42 @@ source = "nope"
         ]
     );
 }
+
+#[test]
+fn recorded_peer_behind_ah_is_refused() {
+    // keepalived's lb1 from keepalived-ah.pcap: every advert behind AH,
+    // which Vigil does not support; a peer without them would not be it.
+    root();
+    let toml = r#"
+duration = "5s"
+[[director]]
+name = "lb2"
+address = "192.0.2.151"
+config = "lb2.conf"
+[[recorded_peer]]
+name = "p"
+pcap = "ah.pcap"
+source = "192.0.2.150"
+"#;
+    let conf = "vrrp_instance v { interface eth0\n virtual_router_id 51\n priority 90\n virtual_ipaddress { 192.0.2.160 } }\n";
+    let src = MemorySource::new()
+        .with("s/scenario.toml", toml)
+        .with("s/lb2.conf", conf)
+        .with(
+            "s/ah.pcap",
+            std::fs::read("pcaps/keepalived-ah.pcap").unwrap(),
+        );
+    let errors: Vec<String> = scenario::load(&src, "s/scenario.toml")
+        .unwrap_err()
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "s/scenario.toml:10:10: error: recorded_peer[0].source: s/ah.pcap: 9 adverts from \
+             192.0.2.150 are behind an IP authentication header (auth_type AH, not supported): \
+             the recorded peer cannot be replayed"
+        ]
+    );
+}

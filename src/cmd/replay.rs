@@ -2,9 +2,23 @@
 //! plays a capture through a node running CONF and checks that it makes
 //! the state changes the real node made, when it made them.
 //!
-//! Exit status: 0 when Vigil agrees with the capture within the
-//! tolerance, 1 when it does not (the first disagreement is named), 2
-//! when the capture or the config cannot be used.
+//! The report ends with one of three verdicts, and the exit status
+//! follows it:
+//!
+//! - 0, `PASS`: Vigil agrees with the capture within the tolerance on
+//!   every state change it can check, it checked at least one, and it
+//!   skipped no VRRP frame of the replayed instances;
+//! - 1, `FAIL`: Vigil disagrees with the capture (the first disagreement
+//!   is named); it wins over NOT CHECKED, but a difference at or after
+//!   the first skipped frame of its instance is shown as `after-skip`,
+//!   not judged;
+//! - 3, `NOT CHECKED`: no disagreement, but the replay cannot vouch for
+//!   the capture: VRRP frames of the replayed instances were skipped (AH
+//!   authentication, an authentication type it cannot validate, a wrong
+//!   checksum, undecodable, cut by the snap length or malformed; counted
+//!   per reason with the first packet of each), or the capture shows no
+//!   state change of the real node it could check;
+//! - 2: the capture or the config cannot be used.
 
 use std::net::IpAddr;
 use std::process::ExitCode;
@@ -15,6 +29,11 @@ use vigil_sim::replay;
 
 /// Arguments of `vigil replay`.
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Exit status: 0 PASS, 1 FAIL (a disagreement), 2 the capture or the \
+config cannot be used, 3 NOT CHECKED (VRRP frames of the replayed instances skipped, or no \
+state change of the real node checked)."
+)]
 pub struct Args {
     /// The capture (pcap or pcapng; Ethernet, 802.1Q, Linux cooked SLL/SLL2).
     pub pcap: String,
@@ -120,10 +139,16 @@ pub fn run(args: Args) -> ExitCode {
     } else {
         out(&report.text);
     }
-    if report.passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+    ExitCode::from(status(report.outcome()))
+}
+
+/// The exit status of an outcome: PASS 0, FAIL 1, NOT CHECKED 3 (2 is
+/// for unusable input).
+fn status(outcome: replay::verdict::Outcome) -> u8 {
+    match outcome {
+        replay::verdict::Outcome::Pass => 0,
+        replay::verdict::Outcome::Fail => 1,
+        replay::verdict::Outcome::NotChecked => 3,
     }
 }
 

@@ -48,10 +48,17 @@ pub enum What {
         /// True for a join, false for a leave.
         join: bool,
     },
-    /// VRRP behind an IP Authentication Header (RFC 2338): skipped.
+    /// VRRP behind an IP Authentication Header (RFC 2338 AH): recognised,
+    /// not supported, so never taken as an advert.
     AuthHeader {
         /// Source address.
         src: IpAddr,
+        /// The virtual router id behind the AH header, when captured.
+        vrid: Option<u8>,
+        /// The priority behind the AH header, when captured.
+        priority: Option<u8>,
+        /// The whole IP datagram (no link padding).
+        datagram: Vec<u8>,
     },
 }
 
@@ -70,6 +77,8 @@ pub struct Vrrp {
     pub priority: u8,
     /// The advert, when the message decodes.
     pub advert: Option<Advert>,
+    /// Why the message does not decode as an advert, when it does not.
+    pub error: Option<PacketError>,
     /// Whether its checksum is right as RFC 3768/5798 compute it.
     pub checksum_ok: bool,
 }
@@ -119,6 +128,30 @@ pub struct Decoded {
     pub format: super::reader::Format,
     /// Time from the earliest to the latest frame.
     pub span: Duration,
+    /// Frames carrying VRRP (by their IP protocol) that did not decode.
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// A frame whose IP header says it carries VRRP (protocol 112, or an AH
+/// header before it) but which could not be decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unreadable {
+    /// 1-based packet number in the file.
+    pub index: usize,
+    /// Time since the capture's earliest packet.
+    pub at: Duration,
+    /// The IP version's family.
+    pub family: Family,
+    /// Source address, when captured.
+    pub src: Option<IpAddr>,
+    /// Virtual router id, when captured.
+    pub vrid: Option<u8>,
+    /// Behind an IP Authentication Header.
+    pub auth_header: bool,
+    /// Cut by the snap length (else malformed).
+    pub truncated: bool,
+    /// Why it did not decode.
+    pub error: String,
 }
 
 /// Decodes every frame of `capture`.
@@ -145,6 +178,7 @@ pub fn decode(capture: &Capture) -> Decoded {
         link: capture.link,
         format: capture.format,
         span: end.saturating_sub(origin),
+        unreadable: Vec::new(),
     };
     let mut skipped_links: Vec<LinkType> = Vec::new();
     for f in &capture.frames {
@@ -166,7 +200,7 @@ pub fn decode(capture: &Capture) -> Decoded {
                     }
                     What::Announce { .. } => d.counts.announcements += 1,
                     What::Membership { .. } => d.counts.membership += 1,
-                    What::AuthHeader { src } => {
+                    What::AuthHeader { src, .. } => {
                         d.counts.auth_header += 1;
                         d.notes.push(Note {
                             index: Some(f.index),
@@ -189,24 +223,54 @@ pub fn decode(capture: &Capture) -> Decoded {
                     });
                 }
             }
-            Err(Skip::Broken(e)) if f.truncated() => {
-                d.counts.truncated += 1;
-                d.notes.push(Note {
-                    index: Some(f.index),
-                    message: format!(
-                        "cut by the snap length ({} of {} bytes captured): {e}: skipped",
-                        f.data.len(),
-                        f.orig_len
-                    ),
-                });
+            Err(Skip::Broken(e, peeked)) => {
+                let truncated = f.truncated();
+                if truncated {
+                    d.counts.truncated += 1;
+                    d.notes.push(Note {
+                        index: Some(f.index),
+                        message: format!(
+                            "cut by the snap length ({} of {} bytes captured): {e}: skipped",
+                            f.data.len(),
+                            f.orig_len
+                        ),
+                    });
+                } else {
+                    d.counts.malformed += 1;
+                    d.notes.push(Note {
+                        index: Some(f.index),
+                        message: format!("{e}: skipped"),
+                    });
+                }
+                if let Some(p) = peeked {
+                    d.unreadable.push(Unreadable {
+                        index: f.index,
+                        at: f.timestamp.saturating_sub(origin),
+                        family: p.family,
+                        src: p.src,
+                        vrid: p.vrid,
+                        auth_header: p.auth_header,
+                        truncated,
+                        error: e,
+                    });
+                }
             }
-            Err(Skip::Broken(e)) => {
-                d.counts.malformed += 1;
-                d.notes.push(Note {
-                    index: Some(f.index),
-                    message: format!("{e}: skipped"),
-                });
-            }
+        }
+    }
+    // Packets the reader could not place in time: what their IP header
+    // says of VRRP (they are not replayed).
+    for (f, why) in &capture.dropped {
+        if let Some(p) = link(f).ok().and_then(|l| peek(l.payload)) {
+            d.unreadable.push(Unreadable {
+                index: f.index,
+                at: f.timestamp.saturating_sub(origin),
+                family: p.family,
+                src: p.src,
+                vrid: p.vrid,
+                auth_header: p.auth_header,
+                truncated: false,
+                error: why.clone(),
+            });
         }
     }
     d.packets.sort_by_key(|p| p.at);
@@ -215,7 +279,8 @@ pub fn decode(capture: &Capture) -> Decoded {
 
 enum Skip {
     Link(LinkType),
-    Broken(String),
+    /// Why, and what its IP header says of VRRP when it carries it.
+    Broken(String, Option<Peek>),
 }
 
 /// The link layer's facts: EtherType, payload, source MAC.
@@ -245,7 +310,10 @@ fn untag(mut ethertype: u16, mut payload: &[u8]) -> Result<(u16, &[u8]), Skip> {
             break;
         }
         ethertype = be16(payload, 2).ok_or_else(|| {
-            Skip::Broken(format!("802.1Q tag truncated: {} bytes", payload.len()))
+            Skip::Broken(
+                format!("802.1Q tag truncated: {} bytes", payload.len()),
+                None,
+            )
         })?;
         payload = &payload[4..];
     }
@@ -255,10 +323,13 @@ fn untag(mut ethertype: u16, mut payload: &[u8]) -> Result<(u16, &[u8]), Skip> {
 fn link(f: &RawFrame) -> Result<Link<'_>, Skip> {
     let b = &f.data[..];
     let short = |what: &str, need: usize| {
-        Skip::Broken(format!(
-            "{what} header truncated: needs {need} bytes, has {}",
-            b.len()
-        ))
+        Skip::Broken(
+            format!(
+                "{what} header truncated: needs {need} bytes, has {}",
+                b.len()
+            ),
+            None,
+        )
     };
     let (ethertype, payload, src_mac) = match f.link {
         LinkType::Ethernet => {
@@ -285,7 +356,7 @@ fn link(f: &RawFrame) -> Result<Link<'_>, Skip> {
             let t = match b.first().map(|v| v >> 4) {
                 Some(4) => frame::ETHERTYPE_IPV4,
                 Some(6) => frame::ETHERTYPE_IPV6,
-                _ => return Err(Skip::Broken("raw ip: no ip version".into())),
+                _ => return Err(Skip::Broken("raw ip: no ip version".into(), None)),
             };
             (t, b, None)
         }
@@ -336,31 +407,35 @@ fn frame(f: &RawFrame, origin: Duration) -> Result<Option<Packet>, Skip> {
             membership(l.payload).map(|join| packet(What::Membership { src, join }))
         }
         Content::Malformed(PacketError::AuthHeader { .. }) => {
-            let src = match l.payload.first().map(|v| v >> 4) {
-                Some(4) => l
-                    .payload
-                    .get(12..16)
-                    .map(|s| IpAddr::from([s[0], s[1], s[2], s[3]])),
-                _ => l.payload.get(8..24).map(|s| {
-                    let mut o = [0u8; 16];
-                    o.copy_from_slice(s);
-                    IpAddr::from(o)
-                }),
-            };
-            src.map(|src| packet(What::AuthHeader { src }))
+            // AH before another protocol than VRRP is noise.
+            peek(l.payload).and_then(|p| {
+                Some(packet(What::AuthHeader {
+                    src: p.src?,
+                    vrid: p.vrid,
+                    priority: p.priority,
+                    datagram: l.payload[..ip_len(l.payload)].to_vec(),
+                }))
+            })
         }
-        Content::Malformed(e) => return Err(Skip::Broken(e.to_string())),
+        Content::Malformed(e) => return Err(Skip::Broken(e.to_string(), peek(l.payload))),
         _ => None,
     })
 }
 
 fn vrrp_of(meta: Meta, message: &[u8], datagram: Vec<u8>) -> Vrrp {
     let family = Family::of(&meta.src);
-    let packet = vrrp::Packet::new_checked(message, family).ok();
-    let advert = packet.as_ref().and_then(|p| Advert::parse(p, family).ok());
+    let packet = vrrp::Packet::new_checked(message, family);
+    let advert = packet
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|p| Advert::parse(p, family));
     let checksum_ok = packet
         .as_ref()
-        .is_some_and(|p| p.verify_checksum(family, &ChecksumContext::new(meta.src, meta.dst)));
+        .is_ok_and(|p| p.verify_checksum(family, &ChecksumContext::new(meta.src, meta.dst)));
+    let (advert, error) = match advert {
+        Ok(a) => (Some(a), None),
+        Err(e) => (None, Some(e)),
+    };
     Vrrp {
         meta,
         datagram,
@@ -368,8 +443,93 @@ fn vrrp_of(meta: Meta, message: &[u8], datagram: Vec<u8>) -> Vrrp {
         vrid: message.get(1).copied().unwrap_or(0),
         priority: message.get(2).copied().unwrap_or(0),
         advert,
+        error,
         checksum_ok,
     }
+}
+
+/// What the IP header of a datagram says of the VRRP it carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Peek {
+    family: Family,
+    src: Option<IpAddr>,
+    vrid: Option<u8>,
+    priority: Option<u8>,
+    auth_header: bool,
+}
+
+/// IP protocol numbers: AH, IPv6 hop-by-hop, routing, fragment and
+/// destination options headers.
+const IP_AH: u8 = 51;
+const IPV6_EXTENSIONS: [u8; 3] = [0, 43, 60];
+const IPV6_FRAGMENT: u8 = 44;
+
+/// Reads the IP header of `ip` (which may be cut or malformed) for VRRP:
+/// None when it carries another protocol or cannot be read as IP.
+fn peek(ip: &[u8]) -> Option<Peek> {
+    let (family, src, mut next, mut at) = match ip.first()? >> 4 {
+        4 => {
+            let ihl = usize::from(ip[0] & 0x0f) * 4;
+            // A later fragment does not start with the VRRP header.
+            let first = be16(ip, 6).is_some_and(|f| f & 0x1fff == 0);
+            let src = ip
+                .get(12..16)
+                .map(|s| IpAddr::from([s[0], s[1], s[2], s[3]]));
+            (Family::V4, src, *ip.get(9)?, first.then_some(ihl))
+        }
+        6 => {
+            let src = ip.get(8..24).map(|s| {
+                let mut o = [0u8; 16];
+                o.copy_from_slice(s);
+                IpAddr::from(o)
+            });
+            (Family::V6, src, *ip.get(6)?, Some(40))
+        }
+        _ => return None,
+    };
+    let mut auth_header = false;
+    // The VRRP header at `o`: its VRID and priority, when captured.
+    let found = |o: Option<usize>, auth_header| {
+        Some(Peek {
+            family,
+            src,
+            vrid: o.and_then(|o| ip.get(o + 1)).copied(),
+            priority: o.and_then(|o| ip.get(o + 2)).copied(),
+            auth_header,
+        })
+    };
+    // At most a few extension headers; an unreadable one ends the walk.
+    for _ in 0..8 {
+        let header = at.and_then(|o| Some((o, *ip.get(o)?, usize::from(*ip.get(o + 1)?))));
+        match next {
+            vrrp::PROTOCOL => return found(at, auth_header),
+            IP_AH => {
+                auth_header = true;
+                let Some((o, n, len)) = header else {
+                    return found(None, true);
+                };
+                (next, at) = (n, Some(o + (len + 2) * 4));
+            }
+            n if family == Family::V6 && (IPV6_EXTENSIONS.contains(&n) || n == IPV6_FRAGMENT) => {
+                let (o, n2, len) = header?;
+                let later = n == IPV6_FRAGMENT && be16(ip, o + 2).is_none_or(|f| f >> 3 != 0);
+                let skip = if n == IPV6_FRAGMENT { 8 } else { (len + 1) * 8 };
+                (next, at) = (n2, (!later).then_some(o + skip));
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// The IP datagram's own length within `ip` (link padding dropped).
+fn ip_len(ip: &[u8]) -> usize {
+    let len = match ip.first().map(|v| v >> 4) {
+        Some(4) => be16(ip, 2).map(usize::from),
+        Some(6) => be16(ip, 4).map(|l| usize::from(l) + 40),
+        _ => None,
+    };
+    len.unwrap_or(ip.len()).min(ip.len())
 }
 
 /// IGMP (v1/v2/v3) or MLD (v1/v2) about a VRRP group: Some(true) for a
@@ -540,6 +700,20 @@ pub(crate) mod tests {
         let d = decode(&reader::read(&pcap(1, false, 40, &[(0, &a[..40], 54)])).unwrap());
         assert!(d.packets.is_empty());
         assert_eq!(d.counts.truncated, 1);
+        // Its IP header still says VRRP, and its VRID was captured.
+        assert_eq!(
+            d.unreadable,
+            vec![Unreadable {
+                index: 1,
+                at: Duration::ZERO,
+                family: Family::V4,
+                src: Some("192.0.2.150".parse().unwrap()),
+                vrid: Some(51),
+                auth_header: false,
+                truncated: true,
+                error: d.unreadable[0].error.clone(),
+            }]
+        );
         assert!(
             d.notes[1]
                 .to_string()
@@ -547,6 +721,13 @@ pub(crate) mod tests {
             "{:?}",
             d.notes
         );
+        // Cut inside the IP header after its protocol field: VRRP, source
+        // and VRID unknown. Cut before the protocol field: nothing known.
+        let d = decode(&reader::read(&pcap(1, false, 40, &[(0, &a[..28], 54)])).unwrap());
+        assert_eq!((d.unreadable[0].src, d.unreadable[0].vrid), (None, None));
+        let d = decode(&reader::read(&pcap(1, false, 40, &[(0, &a[..20], 54)])).unwrap());
+        assert!(d.unreadable.is_empty());
+        assert_eq!(d.counts.truncated, 1);
     }
 
     #[test]
@@ -587,6 +768,71 @@ pub(crate) mod tests {
         let d = decode_one(1, &f, f.len() as u32);
         assert_eq!(d.counts.auth_header, 1);
         assert!(d.notes[0].to_string().contains("authentication header"));
+        let What::AuthHeader {
+            src,
+            vrid,
+            priority,
+            datagram,
+        } = &d.packets[0].what
+        else {
+            panic!("{:?}", d.packets)
+        };
+        assert_eq!(src.to_string(), "192.0.2.150");
+        assert_eq!((*vrid, *priority), (Some(51), Some(100)));
+        assert_eq!(datagram, &ip);
+        // Cut inside the VRRP header behind AH: unreadable, still AH.
+        let cut = &f[..14 + 20 + 24 + 1];
+        let d = decode_one(1, cut, f.len() as u32);
+        assert_eq!(d.counts.auth_header + d.unreadable.len(), 1, "{d:?}");
+    }
+
+    #[test]
+    fn ah_before_another_protocol_is_noise() {
+        // AH protecting TCP (next header 6) is not VRRP.
+        let mut ip = vigil_core::packet::ip::header(
+            "192.0.2.150".parse().unwrap(),
+            "192.0.2.151".parse().unwrap(),
+            24 + 20,
+        );
+        ip[9] = 51;
+        ip[10] = 0;
+        ip[11] = 0;
+        let c = vigil_core::packet::checksum::compute(0, &ip);
+        ip[10..12].copy_from_slice(&c.to_be_bytes());
+        ip.extend_from_slice(&[6, 4, 0, 0]);
+        ip.extend_from_slice(&[0; 40]);
+        let f = frame::ethernet(
+            MacAddr::local(2),
+            MacAddr::local(1),
+            None,
+            frame::ETHERTYPE_IPV4,
+            &ip,
+        );
+        let d = decode_one(1, &f, f.len() as u32);
+        assert!(d.packets.is_empty());
+        assert_eq!((d.counts.auth_header, d.counts.noise), (0, 1));
+    }
+
+    #[test]
+    fn peek_follows_ipv6_extension_headers() {
+        // Hop-by-hop options, then VRRP (VRID 51), cut after the VRID.
+        let src: IpAddr = "fe80::1".parse().unwrap();
+        let mut ip6 = vigil_core::packet::ip::header(src, vrrp::group(Family::V6), 8 + 40);
+        ip6[6] = 0;
+        ip6.extend_from_slice(&[112, 0, 5, 2, 0, 0, 1, 0]);
+        ip6.extend_from_slice(&[0x31, 51]);
+        let p = peek(&ip6).expect("vrrp");
+        assert_eq!((p.family, p.src, p.vrid), (Family::V6, Some(src), Some(51)));
+        // Cut after the extension header's next-header field: VRRP of an
+        // unknown VRID; before it: not known to be VRRP.
+        assert_eq!(peek(&ip6[..44]).map(|p| p.vrid), Some(None));
+        assert_eq!(peek(&ip6[..40]), None);
+        // Garbage never panics.
+        for n in 0..ip6.len() {
+            let _ = peek(&ip6[..n]);
+        }
+        assert_eq!(peek(&[0x45]), None);
+        assert_eq!(peek(&[]), None);
     }
 
     #[test]

@@ -1,12 +1,15 @@
 //! Feeds a core [`Router`] the capture: every peer's VRRP datagram at its
 //! capture time, its timers run in between, its daemon started, stopped
 //! and crashed when the real one was. The node's own packets are not
-//! fed: they are what its replay is checked against.
+//! fed: they are what its replay is checked against. A peer's datagram
+//! behind AH is fed whole: the node rejects it and counts it
+//! (`ah_unsupported`), as AH is not supported.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 use vigil_core::harness;
+use vigil_core::packet::Family;
 use vigil_core::time::Instant;
 use vigil_core::trace::{Event, Record};
 use vigil_core::vrrp::{self, Input, InstanceConfig, Output, Router, State, Stats, Unrouted};
@@ -88,9 +91,12 @@ pub fn run(d: &Decoded, node: IpAddr, cfgs: &[InstanceConfig], obs: &Observation
         steps.push((at, rank, 0, Step::Life(l)));
     }
     for (i, p) in d.packets.iter().enumerate() {
-        if let What::Vrrp(v) = &p.what
-            && !own(v.meta.src)
-        {
+        let peer = match &p.what {
+            What::Vrrp(v) => !own(v.meta.src),
+            What::AuthHeader { src, .. } => !own(*src),
+            _ => false,
+        };
+        if peer {
             steps.push((p.at.as_nanos() as i128, 1, p.index, Step::Packet(i)));
         }
     }
@@ -137,19 +143,28 @@ pub fn run(d: &Decoded, node: IpAddr, cfgs: &[InstanceConfig], obs: &Observation
             },
             Step::Packet(i) => {
                 let Some(r) = router.as_mut() else { continue };
-                let What::Vrrp(v) = &d.packets[*i].what else {
-                    continue;
+                let (family, vrid) = match &d.packets[*i].what {
+                    What::Vrrp(v) => (v.family(), Some(v.vrid)),
+                    What::AuthHeader { src, vrid, .. } => (Family::of(src), *vrid),
+                    _ => continue,
                 };
                 let interface = cfgs
                     .iter()
-                    .find(|c| c.vrid == v.vrid && c.family() == v.family())
+                    .find(|c| Some(c.vrid) == vrid && c.family() == family)
                     .or(cfgs.first())
                     .map_or_else(
                         || vrrp::DEFAULT_INTERFACE.to_string(),
                         |c| c.interface.clone(),
                     );
                 out.fed += 1;
-                let outs: Vec<_> = match r.receive(at, &interface, v.meta, &v.message) {
+                let received = match &d.packets[*i].what {
+                    What::Vrrp(v) => r.receive(at, &interface, v.meta, &v.message),
+                    What::AuthHeader { datagram, .. } => {
+                        r.receive_datagram(at, &interface, datagram)
+                    }
+                    _ => continue,
+                };
+                let outs: Vec<_> = match received {
                     Ok(o) => o.collect(),
                     Err(Unrouted::UnknownVrid { .. } | Unrouted::Malformed(_)) => {
                         out.unrouted += 1;

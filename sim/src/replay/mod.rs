@@ -9,8 +9,11 @@
 //!   inferred from its own packets.
 //! - [`engine`]: a core [`vigil_core::vrrp::Router`] fed every peer packet
 //!   at its capture time.
+//! - [`skip`]: frames of the replayed instances that could not be used
+//!   (AH, unknown authentication, wrong checksum, cut, malformed).
 //! - [`verdict`]: each real state change against Vigil's, with the
-//!   difference and the first disagreement named.
+//!   difference and the first disagreement named, and the
+//!   [`verdict::Outcome`]: PASS, FAIL or NOT CHECKED.
 //!
 //! [`replay`] puts them together and renders a deterministic report.
 
@@ -18,6 +21,7 @@ pub mod decode;
 pub mod engine;
 pub mod observe;
 pub mod reader;
+pub mod skip;
 pub mod verdict;
 
 use std::fmt::Write;
@@ -75,7 +79,13 @@ pub struct Report {
 }
 
 impl Report {
-    /// Whether Vigil agrees with the capture.
+    /// What the replay concludes: PASS, FAIL or NOT CHECKED.
+    pub fn outcome(&self) -> verdict::Outcome {
+        self.verdict.outcome()
+    }
+
+    /// Whether the outcome is PASS: Vigil agrees with the capture, checked
+    /// at least one state change and skipped no frame of its instances.
     pub fn passed(&self) -> bool {
         self.verdict.passed()
     }
@@ -134,7 +144,8 @@ pub fn replay(
     let names: Vec<String> = cfgs.iter().map(|c| c.name.clone()).collect();
     let obs = observe::observe(&d, node, &options.macs, &cfgs, &options.starts);
     let replayed = engine::run(&d, node, &cfgs, &obs);
-    let verdict = verdict::judge(&obs, &replayed, &names, options.tolerance);
+    let skipped = skip::skipped(&d, &cfgs);
+    let verdict = verdict::judge(&obs, &replayed, &names, options.tolerance, skipped);
     let text = render(
         capture_name,
         config_name,
@@ -155,7 +166,8 @@ pub fn replay(
 
 /// The node's address: `unicast_src_ip` / `mcast_src_ip` of the config,
 /// else the one source in the capture advertising the instance's VRID at
-/// the configured priority.
+/// the configured priority (adverts behind AH included: their header is
+/// read, not validated).
 fn infer_node(
     config: &Config,
     instances: &[&vigil_core::config::VrrpInstance],
@@ -171,10 +183,20 @@ fn infer_node(
     let _ = config;
     let mut seen: Vec<(IpAddr, u8, u8)> = Vec::new();
     for p in &d.packets {
-        if let What::Vrrp(v) = &p.what
-            && !seen.contains(&(v.meta.src, v.vrid, v.priority))
+        let source = match &p.what {
+            What::Vrrp(v) => Some((v.meta.src, v.vrid, v.priority)),
+            What::AuthHeader {
+                src,
+                vrid: Some(vrid),
+                priority: Some(prio),
+                ..
+            } => Some((*src, *vrid, *prio)),
+            _ => None,
+        };
+        if let Some(s) = source
+            && !seen.contains(&s)
         {
-            seen.push((v.meta.src, v.vrid, v.priority));
+            seen.push(s);
         }
     }
     let mut matching: Vec<IpAddr> = seen
@@ -291,29 +313,22 @@ fn render(
              milliseconds late): shown, not checked; --start gives exact starts\n",
         );
     }
+    if verdict
+        .rows
+        .iter()
+        .any(|r| r.status == verdict::Status::AfterSkip)
+    {
+        s.push_str(
+            "after-skip: a difference at or after the first skipped frame of its instance, which \
+             may explain it: shown, not judged\n",
+        );
+    }
     s.push_str("\ncounters of Vigil's node:\n");
     for (life, name, st) in &replayed.stats {
         let _ = writeln!(s, "life {life} {name}: {}", counters(st));
     }
     s.push('\n');
-    match &verdict.first_disagreement {
-        None => {
-            let count = |st| verdict.rows.iter().filter(|r| r.status == st).count();
-            let _ = writeln!(
-                s,
-                "PASS: Vigil agrees with the capture within {} on every state change it can check \
-                 ({} checked, {} unseen-start, {} given, {} input)",
-                fmt_diff(options.tolerance.as_nanos() as i128).trim_start_matches('+'),
-                count(verdict::Status::Agree),
-                count(verdict::Status::UnseenStart),
-                count(verdict::Status::Given),
-                count(verdict::Status::Input),
-            );
-        }
-        Some(f) => {
-            let _ = writeln!(s, "FAIL: {f}");
-        }
-    }
+    let _ = writeln!(s, "{}", verdict.conclusion());
     s
 }
 

@@ -118,6 +118,10 @@ pub struct Capture {
     pub link: LinkType,
     /// The frames, in file order.
     pub frames: Vec<RawFrame>,
+    /// Packets whose record is damaged (a timestamp that is no time):
+    /// not replayed, kept for what their bytes say (each with why; its
+    /// timestamp is the packet's before it).
+    pub dropped: Vec<(RawFrame, String)>,
     /// What was noticed while reading.
     pub notes: Vec<Note>,
 }
@@ -164,6 +168,7 @@ fn read_pcap(bytes: &[u8]) -> Result<Capture, Error> {
         format: Format::Pcap,
         link,
         frames: Vec::new(),
+        dropped: Vec::new(),
         notes: Vec::new(),
     };
     let mut index = 0;
@@ -188,13 +193,22 @@ fn read_pcap(bytes: &[u8]) -> Result<Capture, Error> {
             TsResolution::NanoSecond => u64::from(p.ts_frac),
         };
         if frac_ns >= 1_000_000_000 {
+            let why = format!("timestamp fraction {} is not below one second", p.ts_frac);
             c.notes.push(Note {
                 index: Some(index),
-                message: format!(
-                    "timestamp fraction {} is not below one second: skipped",
-                    p.ts_frac
-                ),
+                message: format!("{why}: skipped"),
             });
+            let previous = c.frames.last().map_or(Duration::ZERO, |f| f.timestamp);
+            c.dropped.push((
+                RawFrame {
+                    index,
+                    timestamp: previous,
+                    link,
+                    data: p.data.into_owned(),
+                    orig_len: p.orig_len,
+                },
+                why,
+            ));
             continue;
         }
         c.frames.push(RawFrame {
@@ -240,6 +254,7 @@ fn read_pcapng(bytes: &[u8]) -> Result<Capture, Error> {
         format: Format::PcapNg,
         link: LinkType::Other(0),
         frames: Vec::new(),
+        dropped: Vec::new(),
         notes: Vec::new(),
     };
     let mut interfaces: Vec<Interface> = Vec::new();

@@ -1,5 +1,6 @@
 //! Replays of synthetic captures: a SIGKILL failover Vigil agrees with,
-//! one it does not, a master at capture start, and a priority-0 stop.
+//! one it does not, a master at capture start, a priority-0 stop, and
+//! captures the replay cannot vouch for (corrupted, cut, behind AH).
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -61,8 +62,9 @@ const T0: u64 = 1_700_000_000_000_000_000;
 const MS: u64 = 1_000_000;
 
 /// lb1 advertises from 0.2 s to 5.2 s then dies; lb2 takes over `after`
-/// its last advert (advert, then 5 GARPs).
-fn sigkill(after: Duration) -> Vec<u8> {
+/// its last advert (advert, then 5 GARPs): packets 1-6 are lb1's
+/// adverts, 7 and 13 lb2's.
+fn sigkill_frames(after: Duration) -> Vec<(u64, Vec<u8>)> {
     let mut recs: Vec<(u64, Vec<u8>)> = Vec::new();
     for k in 0..6 {
         recs.push((T0 + 200 * MS + k * 1000 * MS, advert("192.0.2.150", 1, 100)));
@@ -73,11 +75,27 @@ fn sigkill(after: Duration) -> Vec<u8> {
         recs.push((take + 10_000 + g * 1000, garp(2)));
     }
     recs.push((take + 1000 * MS, advert("192.0.2.151", 2, 90)));
+    recs
+}
+
+/// A nanosecond pcap of whole frames.
+fn to_pcap(recs: &[(u64, Vec<u8>)]) -> Vec<u8> {
     let r: Vec<(u64, &[u8], u32)> = recs
         .iter()
         .map(|(t, d)| (*t, &d[..], d.len() as u32))
         .collect();
     pcap(1, true, 65535, &r)
+}
+
+fn sigkill(after: Duration) -> Vec<u8> {
+    to_pcap(&sigkill_frames(after))
+}
+
+const TAKEOVER: Duration = Duration::from_nanos(3_648_437_500);
+
+/// Whether `frame` is an IPv4 VRRP advert from `src`.
+fn is_advert_from(frame: &[u8], src: [u8; 4]) -> bool {
+    frame.len() > 34 && frame[14 + 9] == 112 && frame[14 + 12..14 + 16] == src
 }
 
 fn replay_as_lb2(bytes: &[u8]) -> Report {
@@ -160,7 +178,17 @@ fn master_at_capture_start_is_given() {
     assert_eq!(r.verdict.rows[0].diff(), Some(0), "{}", r.text);
     // Its adverts then cease with no better master: it vanished (input).
     assert_eq!(r.verdict.rows[1].change, "master -> gone");
-    assert!(r.passed(), "{}", r.text);
+    // Nothing of the real node could be checked: not a pass.
+    assert_eq!(r.outcome(), verdict::Outcome::NotChecked, "{}", r.text);
+    assert!(!r.passed());
+    assert!(
+        r.text.ends_with(
+            "NOT CHECKED: the capture shows no state change of the real node that Vigil could \
+             check (0 checked, 0 unseen-start, 1 given, 1 input)\n"
+        ),
+        "{}",
+        r.text
+    );
     assert!(
         r.text.contains("fault crash cause=adverts-ceased"),
         "{}",
@@ -217,6 +245,214 @@ fn bad_checksums_are_counted_as_the_node_counts_them() {
     assert!(rep.text.contains("adverts_received=2"), "{}", rep.text);
     assert!(rep.text.contains("checksum_errors=1"), "{}", rep.text);
     assert!(rep.text.contains("reject src=192.0.2.150 reason=checksum"));
+    // The real node may have received it intact: not checked.
+    assert_eq!(rep.outcome(), verdict::Outcome::NotChecked);
+    assert!(
+        rep.text.contains(
+            "NOT CHECKED: 1 advert of VRID 51 skipped (wrong VRRP checksum, first at packet #2)"
+        ),
+        "{}",
+        rep.text
+    );
+}
+
+#[test]
+fn corrupted_node_adverts_are_not_checked() {
+    // The failover Vigil agrees with, lb2's own adverts corrupted in
+    // their checksum field.
+    let mut recs = sigkill_frames(TAKEOVER);
+    assert!(replay_as_lb2(&to_pcap(&recs)).passed());
+    for (_, f) in &mut recs {
+        if is_advert_from(f, [192, 0, 2, 151]) {
+            f[14 + 20 + 6] ^= 0xff;
+            f[14 + 20 + 7] ^= 0xff;
+        }
+    }
+    let r = replay_as_lb2(&to_pcap(&recs));
+    assert_eq!(r.outcome(), verdict::Outcome::NotChecked, "{}", r.text);
+    assert!(!r.passed());
+    assert!(
+        r.text.ends_with(
+            "NOT CHECKED: 2 adverts of VRID 51 skipped (wrong VRRP checksum, first at packet #7); \
+             1 state change checked (0 unseen-start, 0 given, 0 input)\n"
+        ),
+        "{}",
+        r.text
+    );
+}
+
+#[test]
+fn a_node_advert_with_a_corrupted_vrid_is_still_the_instance_s() {
+    // lb2's second advert (packet 13) shows VRID 52: with its checksum
+    // wrong, that field cannot be believed, and lb2 advertises VRID 51.
+    let mut recs = sigkill_frames(TAKEOVER);
+    recs[12].1[14 + 20 + 1] = 52;
+    let r = replay_as_lb2(&to_pcap(&recs));
+    assert_eq!(r.outcome(), verdict::Outcome::NotChecked, "{}", r.text);
+    assert!(
+        r.text.contains(
+            "NOT CHECKED: 1 advert of VRID 51 skipped (wrong VRRP checksum, first at packet #13)"
+        ),
+        "{}",
+        r.text
+    );
+}
+
+#[test]
+fn a_packet_without_a_time_is_not_checked() {
+    // lb1's last advert before its death (packet 6) has a timestamp
+    // fraction of more than a second: the reader cannot place it.
+    let recs = sigkill_frames(TAKEOVER);
+    let mut bytes = to_pcap(&recs);
+    // Global header 24 bytes, then records of 16 + frame bytes.
+    let at: usize = 24 + recs[..5].iter().map(|r| 16 + r.1.len()).sum::<usize>();
+    bytes[at + 4..at + 8].copy_from_slice(&2_000_000_000u32.to_le_bytes());
+    let r = replay_as_lb2(&bytes);
+    assert!(
+        r.text
+            .contains("note: packet 6: timestamp fraction 2000000000 is not below one second"),
+        "{}",
+        r.text
+    );
+    assert_eq!(r.outcome(), verdict::Outcome::NotChecked, "{}", r.text);
+    assert!(
+        r.text.contains(
+            "NOT CHECKED: 1 advert of VRID 51 skipped (malformed: timestamp fraction 2000000000 \
+             is not below one second, first at packet #6)"
+        ),
+        "{}",
+        r.text
+    );
+}
+
+#[test]
+fn cut_node_adverts_are_not_checked() {
+    // lb2's adverts cut by a 40-byte snap length: its takeover cannot be
+    // seen, and Vigil's node taking over alone is not a disagreement.
+    let recs = sigkill_frames(TAKEOVER);
+    let r: Vec<(u64, &[u8], u32)> = recs
+        .iter()
+        .map(|(t, d)| {
+            let cut = if is_advert_from(d, [192, 0, 2, 151]) {
+                40
+            } else {
+                d.len()
+            };
+            (*t, &d[..cut], d.len() as u32)
+        })
+        .collect();
+    let rep = replay_as_lb2(&pcap(1, true, 65535, &r));
+    assert_eq!(rep.outcome(), verdict::Outcome::NotChecked, "{}", rep.text);
+    assert_eq!(rep.verdict.rows[0].status, verdict::Status::AfterSkip);
+    assert!(
+        rep.text.ends_with(
+            "NOT CHECKED: 2 adverts of VRID 51 skipped (cut by the snap length, first at packet \
+             #7); 0 state changes checked (0 unseen-start, 0 given, 0 input, 1 after-skip)\n"
+        ),
+        "{}",
+        rep.text
+    );
+    assert!(rep.text.contains("\nafter-skip: "), "{}", rep.text);
+}
+
+/// An IPv4 VRRPv2 advert of `vrid` behind an AH header, as keepalived
+/// sends it with `auth_type AH` (VRRP auth type 2).
+fn ah_advert(src: &str, mac: u32, vrid: u8, prio: u8) -> Vec<u8> {
+    let src: IpAddr = src.parse().unwrap();
+    let dst = vrrp::group(Family::V4);
+    let a = Advert {
+        version: Version::V2,
+        vrid,
+        priority: prio,
+        interval: Interval::Seconds(1),
+        auth: Auth::Other {
+            kind: 2,
+            data: [0; 8],
+        },
+        addresses: vec!["192.0.2.160".parse().unwrap()],
+    };
+    let msg = a.to_bytes(&ChecksumContext::new(src, dst));
+    // Next header VRRP, length 4 (24 bytes), SPI, sequence, 12-byte ICV.
+    let mut ah = vec![112, 4, 0, 0, 0, 0, 0x01, 0x00, 0, 0, 0, 1];
+    ah.extend_from_slice(&[0xa5; 12]);
+    let mut ip = vigil_core::packet::ip::header(src, dst, ah.len() + msg.len());
+    ip[9] = 51;
+    ip[10..12].copy_from_slice(&[0, 0]);
+    let c = vigil_core::packet::checksum::compute(0, &ip);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    ip.extend_from_slice(&ah);
+    ip.extend_from_slice(&msg);
+    frame::ethernet(
+        MacAddr::multicast_v4("224.0.0.18".parse().unwrap()),
+        MacAddr::local(mac),
+        None,
+        frame::ETHERTYPE_IPV4,
+        &ip,
+    )
+}
+
+#[test]
+fn ah_failover_is_not_checked() {
+    // The SIGKILL story with every advert behind AH.
+    let mut recs = sigkill_frames(TAKEOVER);
+    for (_, f) in &mut recs {
+        for (src, mac, prio) in [([192, 0, 2, 150], 1, 100), ([192, 0, 2, 151], 2, 90)] {
+            if is_advert_from(f, src) {
+                let s = IpAddr::from(src).to_string();
+                *f = ah_advert(&s, mac, 51, prio);
+            }
+        }
+    }
+    let ah = LB2.replace("auth_type PASS", "auth_type AH");
+    let opts = Options {
+        node: Some("192.0.2.151".parse().unwrap()),
+        ..Options::default()
+    };
+    let r = replay(&to_pcap(&recs), "ah.pcap", &config(&ah), "lb2.conf", &opts).unwrap();
+    assert_eq!(r.outcome(), verdict::Outcome::NotChecked, "{}", r.text);
+    assert!(
+        r.text.contains(
+            "NOT CHECKED: 8 adverts of VRID 51 skipped (AH authentication is not supported, \
+             first at packet #1); 0 state changes checked"
+        ),
+        "{}",
+        r.text
+    );
+    // lb1's were fed and rejected as the node counts them.
+    assert!(r.text.contains("ah_unsupported=6"), "{}", r.text);
+}
+
+#[test]
+fn other_vrids_do_not_matter() {
+    // AH and a corrupted advert of VRID 52 beside the failover of 51.
+    let mut recs = sigkill_frames(TAKEOVER);
+    recs.push((T0 + 300 * MS, ah_advert("192.0.2.152", 3, 52, 100)));
+    let mut bad = advert("192.0.2.152", 3, 100);
+    bad[14 + 20 + 1] = 52;
+    recs.push((T0 + 400 * MS, bad));
+    recs.sort_by_key(|r| r.0);
+    let r = replay_as_lb2(&to_pcap(&recs));
+    assert!(r.verdict.skipped.is_empty(), "{:?}", r.verdict.skipped);
+    assert_eq!(r.outcome(), verdict::Outcome::Pass, "{}", r.text);
+}
+
+#[test]
+fn a_disagreement_before_skipped_frames_fails() {
+    // FRR-like early takeover, then a corrupted advert of the instance.
+    let mut recs = sigkill_frames(Duration::from_millis(3620));
+    let mut bad = advert("192.0.2.152", 3, 50);
+    bad[14 + 20 + 6] ^= 0xff;
+    recs.push((T0 + 12_000 * MS, bad));
+    let r = replay_as_lb2(&to_pcap(&recs));
+    assert_eq!(r.outcome(), verdict::Outcome::Fail, "{}", r.text);
+    let last = r.text.lines().last().unwrap();
+    assert!(last.starts_with("FAIL: #1 apache -> master"), "{last}");
+    assert!(
+        last.ends_with(
+            "; besides, 1 advert of VRID 51 skipped (wrong VRRP checksum, first at packet #14)"
+        ),
+        "{last}"
+    );
 }
 
 #[test]

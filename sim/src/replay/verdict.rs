@@ -2,7 +2,9 @@
 //! Vigil's node made it, and the difference, judged against a tolerance.
 //! The first disagreement is named; when the real node's own timing
 //! departs from the RFC's (a peer that rounds its skew), the message
-//! says so plainly.
+//! says so plainly. A replay that skipped frames of its instances, or saw
+//! no state change of the real node it could check, is not checked: its
+//! [`Outcome`] says so rather than pass.
 
 use std::fmt::Write;
 use std::net::IpAddr;
@@ -12,6 +14,7 @@ use vigil_core::vrrp::{Reason, State};
 
 use super::engine::{Replayed, Transition, offset};
 use super::observe::{Change, LifeCause, LifeKind, Observation, PeerAdvert};
+use super::skip::{self, Skipped};
 use super::{fmt_diff, fmt_offset};
 
 /// How a row is judged.
@@ -28,6 +31,9 @@ pub enum Status {
     /// Timed from the daemon's start, which the capture does not show
     /// (estimated from its group join): shown, not checked.
     UnseenStart,
+    /// Outside the tolerance, or made by one side only, after frames of
+    /// the instance were skipped (they may explain it): shown, not judged.
+    AfterSkip,
 }
 
 impl Status {
@@ -38,6 +44,7 @@ impl Status {
             Status::Given => "given",
             Status::Input => "input",
             Status::UnseenStart => "unseen-start",
+            Status::AfterSkip => "after-skip",
         }
     }
 }
@@ -79,6 +86,42 @@ pub struct Verdict {
     pub tolerance: Duration,
     /// The first disagreement, explained.
     pub first_disagreement: Option<String>,
+    /// Frames of the replayed instances that could not be used.
+    pub skipped: Vec<Skipped>,
+}
+
+/// What a replay concludes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Vigil agrees with the capture on every state change it could
+    /// check, it checked at least one, and no frame of the replayed
+    /// instances was skipped.
+    Pass,
+    /// Vigil disagrees with the capture before any skipped frame of the
+    /// instance (wins over [`Outcome::NotChecked`]; later differences are
+    /// [`Status::AfterSkip`]).
+    Fail,
+    /// No disagreement, but the replay cannot vouch for the capture:
+    /// frames of the replayed instances were skipped, or no state change
+    /// of the real node could be checked.
+    NotChecked,
+}
+
+impl Outcome {
+    /// The word the report ends with: `PASS`, `FAIL`, `NOT CHECKED`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Outcome::Pass => "PASS",
+            Outcome::Fail => "FAIL",
+            Outcome::NotChecked => "NOT CHECKED",
+        }
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.word())
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -123,15 +166,18 @@ fn since(peers: &[PeerAdvert], at: i128) -> Option<(Duration, IpAddr)> {
         })
 }
 
-/// Judges `replayed` against `obs` for the instances named `names`.
+/// Judges `replayed` against `obs` for the instances named `names`;
+/// `skipped` are the frames of those instances the replay could not use.
 pub fn judge(
     obs: &Observation,
     replayed: &Replayed,
     names: &[String],
     tolerance: Duration,
+    skipped: Vec<Skipped>,
 ) -> Verdict {
     let mut rows = Vec::new();
     for (i, name) in names.iter().enumerate() {
+        let from = rows.len();
         let peers = &obs.peers[i];
         let real: Vec<_> = obs
             .changes
@@ -261,6 +307,21 @@ pub fn judge(
                 packet: Some(c.index),
             });
         }
+        // A difference at or after the instance's first skipped frame
+        // may be the skipped frame's doing: not judged.
+        if let Some(skip) = skipped
+            .iter()
+            .filter(|s| s.instance == i)
+            .map(|s| s.first_at.as_nanos() as i128)
+            .min()
+        {
+            for r in &mut rows[from..] {
+                let latest = r.capture.max(r.vigil).unwrap_or(i128::MAX);
+                if r.status == Status::Disagree && latest >= skip {
+                    r.status = Status::AfterSkip;
+                }
+            }
+        }
     }
     rows.sort_by_key(|r| (r.capture.or(r.vigil), r.vigil));
     let first_disagreement = rows
@@ -272,6 +333,7 @@ pub fn judge(
         rows,
         tolerance,
         first_disagreement,
+        skipped,
     }
 }
 
@@ -322,9 +384,91 @@ fn ms(d: Duration) -> String {
 }
 
 impl Verdict {
-    /// Whether Vigil agrees with the capture.
+    /// What the replay concludes.
+    pub fn outcome(&self) -> Outcome {
+        if self.first_disagreement.is_some() {
+            Outcome::Fail
+        } else if !self.skipped.is_empty() || self.matched() == 0 {
+            Outcome::NotChecked
+        } else {
+            Outcome::Pass
+        }
+    }
+
+    /// Whether the outcome is [`Outcome::Pass`] (never when not checked).
     pub fn passed(&self) -> bool {
-        self.first_disagreement.is_none()
+        self.outcome() == Outcome::Pass
+    }
+
+    /// How many rows have `status`.
+    pub fn count(&self, status: Status) -> usize {
+        self.rows.iter().filter(|r| r.status == status).count()
+    }
+
+    /// The real node's state changes seen in the capture that Vigil's
+    /// node made too, at the same place in the sequence: those timed
+    /// within the tolerance (`ok`) and those whose timing rests on an
+    /// unseen daemon start (`unseen-start` with both times).
+    pub fn matched(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|r| match r.status {
+                Status::Agree => true,
+                Status::UnseenStart => r.capture.is_some() && r.vigil.is_some(),
+                _ => false,
+            })
+            .count()
+    }
+
+    /// The report's last line: the outcome and why.
+    pub fn conclusion(&self) -> String {
+        let tolerance = ms(self.tolerance);
+        let mut others = format!(
+            "{} unseen-start, {} given, {} input",
+            self.count(Status::UnseenStart),
+            self.count(Status::Given),
+            self.count(Status::Input),
+        );
+        if self.count(Status::AfterSkip) > 0 {
+            let _ = write!(others, ", {} after-skip", self.count(Status::AfterSkip));
+        }
+        let checked = self.count(Status::Agree);
+        let counts = format!("{checked} checked, {others}");
+        match self.outcome() {
+            Outcome::Fail => {
+                let mut s = format!("FAIL: {}", self.first_disagreement.as_deref().unwrap_or(""));
+                if !self.skipped.is_empty() {
+                    let _ = write!(s, "; besides, {}", skip::describe(&self.skipped));
+                }
+                s
+            }
+            Outcome::NotChecked if !self.skipped.is_empty() => format!(
+                "NOT CHECKED: {}; {checked} state change{} checked ({others})",
+                skip::describe(&self.skipped),
+                if checked == 1 { "" } else { "s" },
+            ),
+            Outcome::NotChecked => format!(
+                "NOT CHECKED: the capture shows no state change of the real node that Vigil \
+                 could check ({counts})"
+            ),
+            Outcome::Pass if checked == 0 => {
+                let (s, its) = if self.matched() == 1 {
+                    ("", "its")
+                } else {
+                    ("s", "their")
+                };
+                format!(
+                    "PASS: Vigil's node makes the real node's {} state change{s} in the same \
+                     order; {its} timing rests on the daemon's unseen start and is not checked \
+                     ({counts})",
+                    self.matched(),
+                )
+            }
+            Outcome::Pass => format!(
+                "PASS: Vigil agrees with the capture within {tolerance} on every state change it \
+                 can check ({counts})"
+            ),
+        }
     }
 
     /// The table as aligned text.

@@ -195,6 +195,24 @@ pub fn load(
                 continue;
             }
         };
+        // Adverts behind AH cannot be injected: a peer missing them would
+        // not be the recorded one.
+        let ah = decoded
+            .packets
+            .iter()
+            .filter(|p| matches!(&p.what, decode::What::AuthHeader { src: s, .. } if *s == src))
+            .count();
+        if ah > 0 {
+            problems.push(Problem {
+                span: f.source.span(),
+                key: key("source"),
+                message: format!(
+                    "{path}: {ah} adverts from {src} are behind an IP authentication header \
+                     (auth_type AH, not supported): the recorded peer cannot be replayed"
+                ),
+            });
+            continue;
+        }
         let packets = injections(&decoded, src, &map, at, mac_of(i));
         if !packets
             .iter()
