@@ -876,13 +876,20 @@ impl World {
         };
         let (mut judged, unjudged) = split_expectations(s, o);
         retime(&mut judged, &self.applied);
-        let verdict = verdict::judge_with(
+        let mut verdict = verdict::judge_with(
             &judged,
             &run,
             Tolerance {
                 extra_grace: o.grace,
             },
         );
+        // Expectations read as written (the retimed instants are the
+        // judge's; late steps are reported on their own).
+        for c in &mut verdict.expectations {
+            if let Some(e) = s.expectations.iter().find(|e| e.line == c.line) {
+                c.what = verdict::describe(s, &e.check);
+            }
+        }
         let timed_dirs: Vec<TimedDirector> = s
             .directors
             .iter()
@@ -1062,7 +1069,7 @@ fn split_expectations(s: &Scenario, o: &Options) -> (Scenario, Vec<Unjudged>) {
             Some(why) => {
                 unjudged.push(Unjudged {
                     line: e.line,
-                    what: report::describe(s, &e.check),
+                    what: verdict::describe(s, &e.check),
                     why: why.to_string(),
                 });
                 false

@@ -11,7 +11,7 @@ use vigil_core::harness as hev;
 use vigil_core::time::Instant;
 use vigil_core::trace::{Event, Record};
 use vigil_sim::record::Recorder;
-use vigil_sim::scenario::{Expectation, Scenario};
+use vigil_sim::scenario::Scenario;
 
 use super::client::Probe;
 use super::{Options, Outcome, Prepared};
@@ -67,43 +67,6 @@ pub fn header(p: &Prepared, o: &Options, lab: &Lab, devs: &[String]) -> String {
         h.push_str("# no IPVS in this kernel: directors log the table they would program; clients probe the VIP with ICMP echo through the bridge; end-to-end HTTP through IPVS runs in the VM lane\n");
     }
     h
-}
-
-/// An expectation in words.
-pub fn describe(s: &Scenario, e: &Expectation) -> String {
-    let at = |d: std::time::Duration| Instant::from_duration(d);
-    match e {
-        Expectation::Master { node, at: t } => {
-            format!("{} is master at {}", s.directors[*node].name, at(*t))
-        }
-        Expectation::VipHolder { node, at: t } => {
-            format!(
-                "only {} holds the VIP at {}",
-                s.directors[*node].name,
-                at(*t)
-            )
-        }
-        Expectation::MaxFailover { max } => {
-            format!("every failover within {}", vigil_core::time::fmt_ms(*max))
-        }
-        Expectation::SuccessRatio { min, from, to } => format!(
-            "at least {:.1}% of requests from {} to {} succeed",
-            min * 100.0,
-            at(*from),
-            at(*to)
-        ),
-        Expectation::InTable {
-            server,
-            at: t,
-            present,
-        } => format!(
-            "{} {} the master's table at {}",
-            s.real_servers[*server].name,
-            if *present { "is in" } else { "is not in" },
-            at(*t)
-        ),
-        Expectation::SingleMaster { .. } => "never two masters".into(),
-    }
 }
 
 /// Client service events (`client service state=...`) from the echo

@@ -301,7 +301,7 @@ fn expectation(
             let m = h.any_masters_at(at(*t));
             Checked {
                 line,
-                what: format!("{} is master at {}", s.directors[*node].name, at(*t)),
+                what: describe(s, e),
                 pass: m == vec![*node],
                 seen: format!("masters {}", names(&m)),
             }
@@ -310,11 +310,7 @@ fn expectation(
             let m = h.vip_holders_at(at(*t));
             Checked {
                 line,
-                what: format!(
-                    "only {} holds the VIP at {}",
-                    s.directors[*node].name,
-                    at(*t)
-                ),
+                what: describe(s, e),
                 pass: m == vec![*node],
                 seen: format!("holders {}", names(&m)),
             }
@@ -329,7 +325,7 @@ fn expectation(
             let worst = all.iter().max().copied();
             Checked {
                 line,
-                what: format!("every failover within {}", fmt_ms(*max)),
+                what: describe(s, e),
                 pass: worst.is_some_and(|w| w <= *max),
                 seen: match worst {
                     Some(w) => format!("{} failovers, longest {}", all.len(), fmt_ms(w)),
@@ -348,12 +344,7 @@ fn expectation(
             let ratio = (!reqs.is_empty()).then(|| ok as f64 / reqs.len() as f64);
             Checked {
                 line,
-                what: format!(
-                    "at least {:.1}% of requests from {} to {} succeed",
-                    min * 100.0,
-                    at(*from),
-                    at(*to)
-                ),
+                what: describe(s, e),
                 pass: ratio.is_some_and(|r| r >= *min),
                 seen: match ratio {
                     Some(r) => format!("{ok}/{} = {:.2}%", reqs.len(), r * 100.0),
@@ -374,12 +365,7 @@ fn expectation(
             let there = live.contains(&key);
             Checked {
                 line,
-                what: format!(
-                    "{} {} the master's table at {}",
-                    rs.name,
-                    if *present { "is in" } else { "is not in" },
-                    at(*t)
-                ),
+                what: describe(s, e),
                 // No master, or a master with no table yet: nothing seen.
                 pass: table.is_some() && there == *present,
                 seen: match table {
@@ -400,11 +386,7 @@ fn expectation(
             let seen_any = !h.instances().is_empty();
             Checked {
                 line,
-                what: if except.is_empty() {
-                    "never two masters".to_string()
-                } else {
-                    "never two masters outside the allowed windows".to_string()
-                },
+                what: describe(s, e),
                 pass: seen_any && bad.is_empty(),
                 seen: match bad.first() {
                     None if !seen_any => "no VRRP state recorded".to_string(),
@@ -413,5 +395,39 @@ fn expectation(
                 },
             }
         }
+    }
+}
+
+/// An expectation in words, as a report shows it.
+pub fn describe(s: &Scenario, e: &Expectation) -> String {
+    let at = |d: Duration| Instant::from_duration(d);
+    match e {
+        Expectation::Master { node, at: t } => {
+            format!("{} is master at {}", s.directors[*node].name, at(*t))
+        }
+        Expectation::VipHolder { node, at: t } => format!(
+            "only {} holds the VIP at {}",
+            s.directors[*node].name,
+            at(*t)
+        ),
+        Expectation::MaxFailover { max } => format!("every failover within {}", fmt_ms(*max)),
+        Expectation::SuccessRatio { min, from, to } => format!(
+            "at least {:.1}% of requests from {} to {} succeed",
+            min * 100.0,
+            at(*from),
+            at(*to)
+        ),
+        Expectation::InTable {
+            server,
+            at: t,
+            present,
+        } => format!(
+            "{} {} the master's table at {}",
+            s.real_servers[*server].name,
+            if *present { "is in" } else { "is not in" },
+            at(*t)
+        ),
+        Expectation::SingleMaster { except } if except.is_empty() => "never two masters".into(),
+        Expectation::SingleMaster { .. } => "never two masters outside the allowed windows".into(),
     }
 }
