@@ -271,14 +271,16 @@ async fn signals(cli: &Cli, mut cfg: Arc<Config>, sides: Sides) -> i32 {
     tracing::info!("stopping");
     let Sides { vrrp, check } = sides;
     let mut joins = Vec::new();
-    let mut waits = Vec::new();
+    // The VRRP side first: its priority-0 adverts start the backup's
+    // takeover at once; then the check side releases the IPVS table.
+    // One after the other, so that the stop reads the same every time.
     if let Some((tx, h)) = vrrp {
         let (d, w) = oneshot::channel();
         let _ = tx.send(vrrp_task::Command::Shutdown {
             keep_vips: cli.dont_release_vrrp,
             done: d,
         });
-        waits.push(w);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), w).await;
         joins.push(h);
     }
     if let Some((tx, h)) = check {
@@ -287,11 +289,8 @@ async fn signals(cli: &Cli, mut cfg: Arc<Config>, sides: Sides) -> i32 {
             keep_ipvs: cli.dont_release_ipvs,
             done: d,
         });
-        waits.push(w);
-        joins.push(h);
-    }
-    for w in waits {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), w).await;
+        joins.push(h);
     }
     tracing::info!("stopped");
     // The side threads end with their runtimes; do not wait on stuck probes.
