@@ -48,7 +48,6 @@ mount -t devtmpfs devtmpfs /newroot/dev
 mkdir -p /newroot/dev/pts /newroot/dev/shm
 mount -t devpts devpts /newroot/dev/pts
 mount -t tmpfs shm /newroot/dev/shm
-mount -t tmpfs tmp /newroot/tmp
 mount -t tmpfs run /newroot/run
 mkdir -p /newroot/run/netns /newroot/run/lock
 [ -n \"$VIGIL_OUT\" ] || fail no VIGIL_OUT on the kernel command line

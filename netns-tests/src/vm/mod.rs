@@ -40,7 +40,8 @@ pub struct Spec {
     /// them stands for the run's shared folder.
     pub argv: Vec<String>,
     /// Files (name, content) written into the run's shared folder before
-    /// the boot (the guest's `/tmp` is its own).
+    /// the boot. The guest sees the host's whole tree, `/tmp` included
+    /// (a checkout may live there), and writes only to its own overlay.
     pub files: Vec<(String, String)>,
     /// Extra environment for the command.
     pub env: Vec<(String, String)>,
