@@ -9,6 +9,7 @@
 //! - [`config`]: keepalived.conf parsing, typed config, diagnostics.
 //! - [`check`]: health-check scheduling and verdicts.
 //! - [`ipvs`]: the IPVS table model, its diff and the kernel's schedulers.
+//! - [`director`]: all of the above composed into one keepalived director.
 //! - [`trace`]: the event vocabulary every driver shares, with the
 //!   harnesses' own events in [`harness`].
 //!
@@ -17,6 +18,7 @@
 
 pub mod check;
 pub mod config;
+pub mod director;
 pub mod harness;
 pub mod ipvs;
 pub mod packet;

@@ -426,6 +426,9 @@ fn instance(o: &mut Out, i: &VrrpInstance, g: &GlobalDefs) {
             o.close();
         }
     }
+    if let Some(a) = i.mcast_dst_ip {
+        o.line(format!("mcast_dst_ip {a}"));
+    }
     if let Some(a) = i.mcast_src_ip {
         o.line(format!("mcast_src_ip {a}"));
     }

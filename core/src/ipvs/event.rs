@@ -21,6 +21,9 @@ pub enum Event {
         /// Why.
         error: String,
     },
+    /// The kernel's table could not be brought in line (a refused op, an
+    /// unreadable table); the next resync retries: `ipvs stuck reason="..."`.
+    Stuck(String),
     /// A service in the kernel that the config does not own, left alone:
     /// `ipvs foreign svc=...`.
     Foreign(ServiceKey),
@@ -56,6 +59,11 @@ impl fmt::Display for Event {
                 let mut w = Fields::new(f);
                 w.field("op", op.verb()).field("svc", op.service_key());
                 w.opt("rs", op.dest_key()).field("error", error);
+                Ok(())
+            }
+            Event::Stuck(why) => {
+                f.write_str("stuck")?;
+                Fields::new(f).field("reason", why);
                 Ok(())
             }
             Event::Foreign(k) => {

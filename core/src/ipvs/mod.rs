@@ -13,6 +13,8 @@
 //! - [`sched`] models Linux 6.1's schedulers; [`persist`] its persistence
 //!   templates; [`Forwarder`] puts them together to place simulated flows
 //!   as the kernel would.
+//! - [`Sync`] keeps the kernel's table in line with the desired one,
+//!   sans-IO (dump, plan, apply, re-read on refusal, periodic resync).
 //! - [`Event`] is the component's trace vocabulary (`ipvs ...`).
 
 mod apply;
@@ -27,6 +29,7 @@ pub mod persist;
 pub mod render;
 pub mod sched;
 mod service;
+mod sync;
 mod table;
 
 pub use apply::{ApplyError, ApplyErrorKind, apply, apply_one};
@@ -42,6 +45,7 @@ pub use service::{
     Family, Netmask, Persistence, Protocol, Scheduler, Service, ServiceFlags, ServiceKey,
     UnknownScheduler,
 };
+pub use sync::{MAX_ROUNDS, Sync, SyncOutput};
 pub use table::{ServiceEntry, Table};
 
 #[cfg(test)]

@@ -57,12 +57,34 @@ impl Default for GarpConfig {
     }
 }
 
+/// An object an instance tracks, as drivers report it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TrackerId {
+    /// `track_interface NAME`: the link of an interface.
+    Interface(String),
+    /// `track_script NAME`: a `vrrp_script`'s verdict.
+    Script(String),
+    /// `track_file NAME`: a `vrrp_track_file`'s value.
+    File(String),
+}
+
+impl std::fmt::Display for TrackerId {
+    /// `if:eth1`, `script:chk_http`, `file:NAME`: one word, as traces show it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TrackerId::Interface(n) => write!(f, "if:{n}"),
+            TrackerId::Script(n) => write!(f, "script:{n}"),
+            TrackerId::File(n) => write!(f, "file:{n}"),
+        }
+    }
+}
+
 /// A tracked object (`track_interface`, `track_script`) and how it moves
 /// the instance.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TrackSpec {
-    /// The tracker's id as drivers report it (`if:eth1`, `script:chk_http`).
-    pub id: String,
+    /// What is tracked.
+    pub id: TrackerId,
     /// Priority weight: positive adds while up, negative adds while down,
     /// zero puts the instance in FAULT while down.
     pub weight: i32,
@@ -95,6 +117,9 @@ pub struct InstanceConfig {
     pub src: IpAddr,
     /// `unicast_peer`s; empty means multicast.
     pub unicast_peers: Vec<IpAddr>,
+    /// The multicast group adverts go to without unicast peers
+    /// (`mcast_dst_ip`, else `vrrp_mcast_group4` / `vrrp_mcast_group6`).
+    pub group: IpAddr,
     /// `state`.
     pub initial: InitialState,
     /// False with `nopreempt`.
@@ -115,6 +140,8 @@ pub struct InstanceConfig {
     pub checksum_mode: ChecksumMode,
     /// Tracked interfaces and scripts.
     pub trackers: Vec<TrackSpec>,
+    /// Deliberate bugs (tests only; none by default).
+    pub planted: super::planted::Planted,
 }
 
 impl InstanceConfig {
@@ -143,6 +170,7 @@ impl InstanceConfig {
             excluded_vips: Vec::new(),
             src,
             unicast_peers: Vec::new(),
+            group: crate::packet::vrrp::group(Family::of(&src)),
             initial: InitialState::Backup,
             preempt: true,
             preempt_delay: Duration::ZERO,
@@ -152,6 +180,7 @@ impl InstanceConfig {
             higher_prio_send_advert: false,
             checksum_mode: ChecksumMode::Standard,
             trackers: Vec::new(),
+            planted: super::planted::Planted::default(),
         }
     }
 

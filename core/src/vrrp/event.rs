@@ -66,6 +66,8 @@ pub enum GarpCause {
     Refresh,
     /// A lower-priority master was heard.
     LowerPriority,
+    /// A reload added addresses while master.
+    Reload,
 }
 
 impl GarpCause {
@@ -75,6 +77,7 @@ impl GarpCause {
             GarpCause::Delayed => "delayed",
             GarpCause::Refresh => "refresh",
             GarpCause::LowerPriority => "lower-priority",
+            GarpCause::Reload => "reload",
         }
     }
 }
@@ -141,6 +144,12 @@ pub enum EventKind {
     OwnerConflict {
         /// The other owner.
         src: IpAddr,
+    },
+    /// A reload kept the instance and its state, applying its new
+    /// settings in place.
+    Reloaded {
+        /// The state it keeps.
+        state: State,
     },
 }
 
@@ -214,6 +223,10 @@ impl fmt::Display for Event {
             EventKind::OwnerConflict { src } => {
                 f.write_str("owner-conflict")?;
                 Fields::new(f).field("src", src);
+            }
+            EventKind::Reloaded { state } => {
+                f.write_str("reloaded")?;
+                Fields::new(f).field("state", state);
             }
         }
         Ok(())

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::config::{GarpConfig, InitialState, InstanceConfig, TrackSpec};
+use super::config::{GarpConfig, InitialState, InstanceConfig, TrackSpec, TrackerId};
 use super::vip::Vip;
 use crate::config::{self, Authentication, VrrpInstance, VrrpVersion};
 use crate::packet::vrrp::{Auth, Interval};
@@ -53,6 +53,14 @@ impl InstanceConfig {
             c.auth = Auth::None;
         }
         c.unicast_peers = inst.unicast_peers.clone();
+        c.group = inst
+            .mcast_dst_ip
+            .filter(|g| g.is_ipv6() == c.src.is_ipv6())
+            .unwrap_or(if c.src.is_ipv6() {
+                IpAddr::V6(cfg.global.vrrp_mcast_group6)
+            } else {
+                IpAddr::V4(cfg.global.vrrp_mcast_group4)
+            });
         c.initial = match inst.state {
             config::InitialState::Master => InitialState::Master,
             config::InitialState::Backup => InitialState::Backup,
@@ -80,17 +88,17 @@ impl InstanceConfig {
             .track_interfaces
             .iter()
             .map(|t| TrackSpec {
-                id: format!("if:{}", t.name),
+                id: TrackerId::Interface(t.name.clone()),
                 weight: t.weight,
                 reverse: t.reverse,
             })
             .chain(inst.track_scripts.iter().map(|t| TrackSpec {
-                id: format!("script:{}", t.name),
+                id: TrackerId::Script(t.name.clone()),
                 weight: t.weight,
                 reverse: t.reverse,
             }))
             .chain(inst.track_files.iter().map(|t| TrackSpec {
-                id: format!("file:{}", t.name),
+                id: TrackerId::File(t.name.clone()),
                 weight: t.weight,
                 reverse: t.reverse,
             }))

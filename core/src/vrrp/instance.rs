@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::announce::Announcer;
-use super::config::InstanceConfig;
+use super::config::{InstanceConfig, TrackerId};
 use super::event::{Event, EventKind, GarpCause, Reason};
 use super::io::{Input, Notify, NotifyState, Output, Transmit};
 use super::reject::Reject;
@@ -20,7 +20,7 @@ use super::stats::Stats;
 use super::timers;
 use super::validate::validate;
 use crate::packet::ip::Meta;
-use crate::packet::vrrp::{self, Advert, Auth, ChecksumContext, Interval, Version};
+use crate::packet::vrrp::{Advert, Auth, ChecksumContext, Interval, Version};
 use crate::time::Instant;
 use crate::trace;
 
@@ -57,7 +57,7 @@ pub struct Instance {
     /// The last master heard: address and priority.
     master: Option<(IpAddr, u8)>,
     /// Tracker states as reported (unreported trackers count as up).
-    tracked: BTreeMap<String, bool>,
+    tracked: BTreeMap<TrackerId, bool>,
     link_up: bool,
     stats: Stats,
     out: Vec<Output>,
@@ -163,6 +163,81 @@ impl Instance {
         self.out.drain(..)
     }
 
+    /// Applies a reloaded configuration of the same router (same VRID,
+    /// family, interface) in place, keeping the state, as keepalived 2.2.7
+    /// does (`clear_diff_vrrp`, `restore_vrrp_state`): VIPs gone are
+    /// removed and new ones added (and announced) while they are held; the
+    /// effective priority follows the new priority and trackers; a master
+    /// advertises at once, a backup restarts its master-down timer, and a
+    /// fault is re-assessed. No transition, no priority-0 advert.
+    pub fn reconfigure(
+        &mut self,
+        now: Instant,
+        cfg: InstanceConfig,
+    ) -> std::vec::Drain<'_, Output> {
+        let old = std::mem::replace(&mut self.cfg, cfg);
+        self.tracked
+            .retain(|id, _| self.cfg.trackers.iter().any(|t| t.id == *id));
+        if self.state != State::Initialize {
+            self.trace(EventKind::Reloaded { state: self.state });
+        }
+        if self.vips_set {
+            let all = |c: &InstanceConfig| -> Vec<super::vip::Vip> {
+                c.vips.iter().chain(&c.excluded_vips).cloned().collect()
+            };
+            let (was, now_vips) = (all(&old), all(&self.cfg));
+            let gone: Vec<_> = was
+                .iter()
+                .filter(|v| !now_vips.contains(v))
+                .cloned()
+                .collect();
+            let new: Vec<_> = now_vips
+                .iter()
+                .filter(|v| !was.contains(v))
+                .cloned()
+                .collect();
+            if !gone.is_empty() {
+                let addrs = gone.iter().map(|v| v.addr).collect();
+                self.out.extend(gone.into_iter().map(Output::DelVip));
+                self.trace(EventKind::Vips {
+                    added: false,
+                    addrs,
+                });
+            }
+            if !new.is_empty() {
+                let addrs = new.iter().map(|v| v.addr).collect();
+                self.out.extend(new.into_iter().map(Output::AddVip));
+                self.trace(EventKind::Vips { added: true, addrs });
+                // keepalived announces every address again.
+                let repeat = self.cfg.garp.master_repeat;
+                if repeat > 0 {
+                    self.start_garp(now, repeat, GarpCause::Reload);
+                }
+            }
+        }
+        match self.state {
+            State::Initialize => {}
+            State::Fault => self.reassess(now, "reload"),
+            State::Backup if self.faulted() => self.reassess(now, "reload"),
+            State::Master if self.faulted() => self.reassess(now, "reload"),
+            State::Backup => {
+                self.priority = self.effective_priority();
+                self.master_interval = self.cfg.interval;
+                let d = self.master_down_interval();
+                self.arm_backup(now, d, Reason::MasterDownTimeout);
+            }
+            State::Master => {
+                self.priority = self.effective_priority();
+                self.master_interval = self.cfg.interval;
+                self.send_advert(self.priority);
+                self.timer = Some(now + self.cfg.interval.as_duration());
+                self.refresh_at_reset(now);
+            }
+        }
+        self.poll_announcer(now);
+        self.out.drain(..)
+    }
+
     // ----- inputs -----
 
     fn start(&mut self, now: Instant) {
@@ -263,7 +338,7 @@ impl Instance {
     fn master_receive(&mut self, now: Instant, src: IpAddr, advert: &Advert) {
         let prio = advert.priority;
         let ours = self.priority;
-        let addr_cmp = if super::planted::no_tie_break() {
+        let addr_cmp = if self.cfg.planted.no_tie_break {
             Ordering::Equal
         } else {
             cmp_addr(src, self.cfg.src)
@@ -313,15 +388,15 @@ impl Instance {
         }
     }
 
-    fn track(&mut self, now: Instant, id: &str, up: bool) {
-        if !self.cfg.trackers.iter().any(|t| t.id == id) {
+    fn track(&mut self, now: Instant, id: &TrackerId, up: bool) {
+        if !self.cfg.trackers.iter().any(|t| t.id == *id) {
             return;
         }
         if self.tracked.get(id) == Some(&up) {
             return;
         }
-        self.tracked.insert(id.to_string(), up);
-        self.reassess(now, id);
+        self.tracked.insert(id.clone(), up);
+        self.reassess(now, &id.to_string());
     }
 
     fn link(&mut self, now: Instant, up: bool) {
@@ -454,7 +529,7 @@ impl Instance {
                 .any(|t| t.weight == 0 && !self.tracker_good(&t.id, t.reverse))
     }
 
-    fn tracker_good(&self, id: &str, reverse: bool) -> bool {
+    fn tracker_good(&self, id: &TrackerId, reverse: bool) -> bool {
         self.tracked.get(id).copied().unwrap_or(true) != reverse
     }
 
@@ -525,7 +600,7 @@ impl Instance {
         let dsts: Vec<IpAddr> = if self.cfg.is_unicast() {
             self.cfg.unicast_peers.clone()
         } else {
-            vec![vrrp::group(self.cfg.family())]
+            vec![self.cfg.group]
         };
         for dst in dsts {
             let ctx = ChecksumContext {

@@ -30,8 +30,8 @@ pub enum Input<'a> {
     },
     /// A tracked interface or script changed.
     Track {
-        /// The tracker id of [`super::TrackSpec::id`].
-        id: &'a str,
+        /// What changed ([`super::TrackSpec::id`]).
+        id: &'a super::TrackerId,
         /// Whether it is up / succeeding.
         up: bool,
     },

@@ -22,7 +22,7 @@ pub mod timers;
 mod validate;
 mod vip;
 
-pub use config::{GarpConfig, InitialState, InstanceConfig, TrackSpec};
+pub use config::{GarpConfig, InitialState, InstanceConfig, TrackSpec, TrackerId};
 pub use event::{Event, EventKind, GarpCause, Reason};
 pub use from_config::{DEFAULT_INTERFACE, interval};
 pub use instance::{Instance, PRIORITY_OWNER, PRIORITY_STOP};

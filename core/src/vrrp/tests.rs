@@ -446,7 +446,7 @@ fn preempt_delay_holds_back_preemption() {
 fn tracker_weight_moves_priority_without_restart() {
     let mut b = seed("lb2");
     b.trackers.push(TrackSpec {
-        id: "script:chk".into(),
+        id: TrackerId::Script("chk".into()),
         weight: 20,
         reverse: false,
     });
@@ -454,7 +454,7 @@ fn tracker_weight_moves_priority_without_restart() {
     lab.input(
         "lb2",
         Input::Track {
-            id: "script:chk",
+            id: &TrackerId::Script("chk".into()),
             up: false,
         },
     );
@@ -465,7 +465,7 @@ fn tracker_weight_moves_priority_without_restart() {
     lab.input(
         "lb2",
         Input::Track {
-            id: "script:chk",
+            id: &TrackerId::Script("chk".into()),
             up: true,
         },
     );
@@ -478,7 +478,7 @@ fn tracker_weight_moves_priority_without_restart() {
     lab.input(
         "lb2",
         Input::Track {
-            id: "script:chk",
+            id: &TrackerId::Script("chk".into()),
             up: false,
         },
     );
@@ -517,7 +517,7 @@ fn fault_on_link_down_and_back() {
 fn weight_zero_tracker_down_means_fault() {
     let mut c = seed("lb1");
     c.trackers.push(TrackSpec {
-        id: "if:eth1".into(),
+        id: TrackerId::Interface("eth1".into()),
         weight: 0,
         reverse: false,
     });
@@ -525,7 +525,7 @@ fn weight_zero_tracker_down_means_fault() {
     lab.input(
         "lb1",
         Input::Track {
-            id: "if:eth1",
+            id: &TrackerId::Interface("eth1".into()),
             up: false,
         },
     );
@@ -534,7 +534,7 @@ fn weight_zero_tracker_down_means_fault() {
     lab.input(
         "lb1",
         Input::Track {
-            id: "if:eth1",
+            id: &TrackerId::Interface("eth1".into()),
             up: true,
         },
     );

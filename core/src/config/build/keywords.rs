@@ -450,6 +450,7 @@ const INSTANCE: &[&str] = &[
     "virtual_ipaddress",
     "virtual_ipaddress_excluded",
     "mcast_src_ip",
+    "mcast_dst_ip",
     "unicast_src_ip",
     "unicast_peer",
     "track_interface",
@@ -496,10 +497,6 @@ const INSTANCE_IGNORED: &[(&str, &str)] = &[
     ("vrf", "VRFs are not supported"),
     ("track_process", "process tracking is not supported"),
     ("track_bfd", "BFD is not supported"),
-    (
-        "mcast_dst_ip",
-        "a non-standard multicast group is not supported",
-    ),
     ("track_src_ip", "source address tracking is not supported"),
     ("unicast_ttl", "unicast TTL is not supported"),
     (

@@ -371,6 +371,7 @@ pub(crate) fn vrrp_instance(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Op
         virtual_ipaddress: Vec::new(),
         virtual_ipaddress_excluded: Vec::new(),
         mcast_src_ip: None,
+        mcast_dst_ip: None,
         unicast_src_ip: None,
         unicast_peers: Vec::new(),
         track_interfaces: Vec::new(),
@@ -499,6 +500,7 @@ pub(crate) fn vrrp_instance(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Op
             "virtual_ipaddress" => vips(cx, n, &mut i.virtual_ipaddress),
             "virtual_ipaddress_excluded" => vips(cx, n, &mut i.virtual_ipaddress_excluded),
             "mcast_src_ip" => i.mcast_src_ip = cx.ip(n).or(i.mcast_src_ip),
+            "mcast_dst_ip" => mcast_dst_ip(cx, n, &mut i),
             "unicast_src_ip" => i.unicast_src_ip = cx.ip(n).or(i.unicast_src_ip),
             "unicast_peer" => {
                 cx.at_most(n, 0);
@@ -843,4 +845,41 @@ pub(crate) fn sync_group(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Optio
         );
     }
     Some(s)
+}
+
+/// `mcast_dst_ip ADDRESS` (vrrp_parser.c vrrp_mcast_dstip_handler): an IPv4
+/// multicast or IPv6 link-local multicast address; anything else is
+/// skipped with a warning, as keepalived does.
+fn mcast_dst_ip(cx: &mut Cx<'_>, n: &Node, i: &mut VrrpInstance) {
+    cx.no_block(n);
+    let Some(a) = cx.need(n, 0, "a multicast address") else {
+        return;
+    };
+    cx.at_most(n, 1);
+    let addr = match a.text.parse::<IpAddr>() {
+        Ok(addr) => addr,
+        Err(_) => {
+            cx.diags.warning(
+                &a.span,
+                format!("malformed mcast_dst_ip '{}'; keepalived skips it", a.text),
+            );
+            return;
+        }
+    };
+    let ok = match addr {
+        IpAddr::V4(v) => v.is_multicast(),
+        // ff02::/16: link-local scope multicast.
+        IpAddr::V6(v) => v.segments()[0] & 0xff0f == 0xff02,
+    };
+    if !ok {
+        cx.diags.warning(
+            &a.span,
+            format!(
+                "mcast_dst_ip {addr} is not{} multicast; keepalived skips it",
+                if addr.is_ipv6() { " link-local" } else { "" }
+            ),
+        );
+        return;
+    }
+    i.mcast_dst_ip = Some(addr);
 }

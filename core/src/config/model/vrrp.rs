@@ -282,6 +282,9 @@ pub struct VrrpInstance {
     pub virtual_ipaddress_excluded: Vec<VirtualIp>,
     /// `mcast_src_ip`: advert source address.
     pub mcast_src_ip: Option<IpAddr>,
+    /// `mcast_dst_ip`: the multicast group of this instance's adverts
+    /// (default: `vrrp_mcast_group4` / `vrrp_mcast_group6`).
+    pub mcast_dst_ip: Option<IpAddr>,
     /// `unicast_src_ip`: source of unicast adverts.
     pub unicast_src_ip: Option<IpAddr>,
     /// `unicast_peer { ... }`: send adverts by unicast to these.

@@ -1,0 +1,395 @@
+//! The VRRP half of a director: every `vrrp_instance` behind one
+//! [`Router`], the links and trackers that move them, the notify scripts
+//! they run, reload as keepalived 2.2.7 applies it, and the director's
+//! mastership.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::Options;
+use super::host::{self, Host};
+use super::io::{Input, Output, Run};
+use crate::config::Config;
+use crate::time::Instant;
+use crate::trace;
+use crate::vrrp::{self, Instance, InstanceConfig, NotifyState, Router, State, TrackerId};
+
+/// The VRRP half of a director.
+#[derive(Clone, Debug)]
+pub struct Vrrp {
+    config: Arc<Config>,
+    opts: Options,
+    router: Router,
+    /// Link state of every interface heard of (absent: up).
+    links: BTreeMap<String, bool>,
+    /// Last state of every script or file tracker reported.
+    trackers: BTreeMap<TrackerId, bool>,
+    started: bool,
+    stopping_keeps_vips: bool,
+    master: bool,
+    out: Vec<Output>,
+}
+
+impl Vrrp {
+    /// The VRRP half for `config` on `host`, not yet started; or why an
+    /// instance cannot run there.
+    pub fn new(config: Arc<Config>, host: &Host, opts: Options) -> Result<Vrrp, String> {
+        let cfgs = host::resolve(&config, host, &opts)?;
+        let links = host
+            .interfaces
+            .iter()
+            .map(|(n, i)| (n.clone(), i.up))
+            .collect();
+        Ok(Vrrp {
+            router: Router::new(cfgs.into_iter().map(Instance::new).collect()),
+            config,
+            opts,
+            links,
+            trackers: BTreeMap::new(),
+            started: false,
+            stopping_keeps_vips: false,
+            master: false,
+            out: Vec::new(),
+        })
+    }
+
+    /// The configuration it runs.
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
+    /// The instances, in configuration order.
+    pub fn instances(&self) -> &[Instance] {
+        self.router.instances()
+    }
+
+    /// The router (its unrouted counters).
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
+    /// Whether some instance is master.
+    pub fn is_master(&self) -> bool {
+        self.master
+    }
+
+    /// When to be called with [`Input::Timer`] next.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.router.next_deadline()
+    }
+
+    /// Processes `input` at `now`; the outputs, in the order to act on them.
+    /// Inputs of the load-balancing half are ignored.
+    pub fn handle(&mut self, now: Instant, input: Input<'_>) -> std::vec::Drain<'_, Output> {
+        match input {
+            Input::Start => self.start(now),
+            Input::Timer => {
+                let outs: Vec<_> = self.router.timer(now).collect();
+                self.act(outs);
+            }
+            Input::Datagram { iface, bytes } => {
+                let outs: Vec<_> = match self.router.receive_datagram(now, iface, bytes) {
+                    Ok(o) => o.collect(),
+                    Err(_) => Vec::new(),
+                };
+                self.act(outs);
+            }
+            Input::Message {
+                iface,
+                meta,
+                message,
+            } => {
+                let outs: Vec<_> = match self.router.receive(now, iface, meta, message) {
+                    Ok(o) => o.collect(),
+                    Err(_) => Vec::new(),
+                };
+                self.act(outs);
+            }
+            Input::Link { iface, up } => self.link(now, iface, up),
+            Input::Tracker { id, up } => {
+                self.trackers.insert(id.clone(), up);
+                let outs: Vec<_> = self
+                    .router
+                    .broadcast(now, vrrp::Input::Track { id, up })
+                    .collect();
+                self.act(outs);
+            }
+            Input::Reload { config, host } => {
+                if let Err(why) = self.reload(now, config, host) {
+                    self.out.push(Output::ReloadRefused(why));
+                }
+            }
+            Input::Shutdown { keep_vips, .. } => {
+                self.stopping_keeps_vips = keep_vips;
+                let outs: Vec<_> = self.router.broadcast(now, vrrp::Input::Shutdown).collect();
+                self.act(outs);
+                self.started = false;
+            }
+            Input::Mastership(_)
+            | Input::ProbeDone { .. }
+            | Input::IpvsDumped(_)
+            | Input::IpvsApplied { .. } => {}
+        }
+        self.mastership();
+        self.out.drain(..)
+    }
+
+    fn start(&mut self, now: Instant) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        for i in 0..self.router.instances().len() {
+            self.prime(now, i);
+        }
+        let outs: Vec<_> = self.router.start(now).collect();
+        self.act(outs);
+    }
+
+    /// Tells instance `i` (not started) the links and trackers known now.
+    fn prime(&mut self, now: Instant, i: usize) {
+        let cfg = self.router.instances()[i].config().clone();
+        let mut outs = Vec::new();
+        for t in &cfg.trackers {
+            let up = match &t.id {
+                TrackerId::Interface(n) => self.links.get(n).copied(),
+                other => self.trackers.get(other).copied(),
+            };
+            if let Some(up) = up {
+                outs.extend(
+                    self.router
+                        .handle(now, i, vrrp::Input::Track { id: &t.id, up }),
+                );
+            }
+        }
+        if !self.primary_up(&cfg) {
+            outs.extend(self.router.handle(now, i, vrrp::Input::Link { up: false }));
+        }
+        self.act(outs);
+    }
+
+    /// Whether `cfg`'s own interface counts as up: it is, or the instance
+    /// does not track it (`dont_track_primary`).
+    fn primary_up(&self, cfg: &InstanceConfig) -> bool {
+        self.links.get(&cfg.interface).copied().unwrap_or(true) || self.dont_track_primary(cfg)
+    }
+
+    fn dont_track_primary(&self, cfg: &InstanceConfig) -> bool {
+        self.config
+            .vrrp_instance(&cfg.name)
+            .is_some_and(|c| c.dont_track_primary)
+    }
+
+    /// keepalived's link handling: `track_interface` entries follow the
+    /// link; an instance's own interface puts it in FAULT while down,
+    /// unless `dont_track_primary`.
+    fn link(&mut self, now: Instant, iface: &str, up: bool) {
+        if self.links.get(iface) == Some(&up) {
+            return;
+        }
+        self.links.insert(iface.to_string(), up);
+        let id = TrackerId::Interface(iface.to_string());
+        let mut outs: Vec<_> = self
+            .router
+            .broadcast(now, vrrp::Input::Track { id: &id, up })
+            .collect();
+        for i in 0..self.router.instances().len() {
+            let c = self.router.instances()[i].config();
+            if c.interface == iface && !self.dont_track_primary(c) {
+                outs.extend(self.router.handle(now, i, vrrp::Input::Link { up }));
+            }
+        }
+        self.act(outs);
+    }
+
+    /// keepalived 2.2.7's reload (`clear_diff_vrrp`): an old instance whose
+    /// router is still configured (same VRID, family, interface, and for
+    /// unicast the same source) keeps its state and takes its new settings
+    /// in place ([`Instance::reconfigure`]); one that is gone stops (a
+    /// master sends priority 0); a new one starts. Nothing changes for an
+    /// unchanged config.
+    fn reload(&mut self, now: Instant, config: Arc<Config>, host: &Host) -> Result<(), String> {
+        let cfgs = host::resolve(&config, host, &self.opts)?;
+        for (n, i) in &host.interfaces {
+            self.links.entry(n.clone()).or_insert(i.up);
+        }
+        let mut old: Vec<Option<Instance>> = std::mem::take(&mut self.router)
+            .into_instances()
+            .into_iter()
+            .map(Some)
+            .collect();
+        let mut taken = vec![false; old.len()];
+        let matched: Vec<Option<usize>> = cfgs
+            .iter()
+            .map(|c| {
+                let m = (0..old.len()).find(|&j| {
+                    !taken[j] && old[j].as_ref().is_some_and(|o| same_router(o.config(), c))
+                });
+                if let Some(j) = m {
+                    taken[j] = true;
+                }
+                m
+            })
+            .collect();
+        // Gone: stopped, with the old config's scripts.
+        let mut gone = Vec::new();
+        for (j, o) in old.iter_mut().enumerate() {
+            if !taken[j]
+                && let Some(mut inst) = o.take()
+            {
+                let cfg = inst.config().clone();
+                gone.extend(
+                    inst.handle(now, vrrp::Input::Shutdown)
+                        .map(|x| (x, cfg.clone()))
+                        .collect::<Vec<_>>(),
+                );
+            }
+        }
+        for (out, cfg) in gone {
+            self.act_one(&cfg, out);
+        }
+        self.config = config;
+        let mut instances = Vec::new();
+        let mut fresh = Vec::new();
+        let mut outs = Vec::new();
+        for (n, (c, m)) in cfgs.into_iter().zip(matched).enumerate() {
+            match m.and_then(|j| old[j].take()) {
+                Some(mut inst) => {
+                    let changed = *inst.config() != c;
+                    if changed {
+                        outs.extend(inst.reconfigure(now, c).map(|o| (n, o)));
+                    }
+                    instances.push(inst);
+                }
+                None => {
+                    fresh.push(n);
+                    instances.push(Instance::new(c));
+                }
+            }
+        }
+        self.router = Router::new(instances);
+        self.act(outs);
+        if self.started {
+            for n in fresh {
+                self.prime(now, n);
+                let outs: Vec<_> = self.router.handle(now, n, vrrp::Input::Start).collect();
+                self.act(outs);
+            }
+        }
+        Ok(())
+    }
+
+    /// Carries out an instance's outputs (tagged with its index).
+    fn act(&mut self, outs: Vec<(usize, vrrp::Output)>) {
+        for (i, o) in outs {
+            let cfg = self.router.instances()[i].config().clone();
+            self.act_one(&cfg, o);
+        }
+    }
+
+    fn act_one(&mut self, cfg: &InstanceConfig, o: vrrp::Output) {
+        match o {
+            vrrp::Output::Send(t) => self.out.push(Output::Send {
+                iface: t.interface,
+                src: t.src,
+                dst: t.dst,
+                message: t.message,
+            }),
+            vrrp::Output::AddVip(v) => self.out.push(Output::AddVip {
+                dev: v.dev.clone().unwrap_or_else(|| cfg.interface.clone()),
+                vip: v,
+            }),
+            vrrp::Output::DelVip(v) => {
+                if !self.stopping_keeps_vips {
+                    self.out.push(Output::DelVip {
+                        dev: v.dev.clone().unwrap_or_else(|| cfg.interface.clone()),
+                        vip: v,
+                    });
+                }
+            }
+            vrrp::Output::Announce { addr, interface } => self.out.push(Output::Announce {
+                dev: interface,
+                addr,
+            }),
+            vrrp::Output::Notify(n) => {
+                for run in notify_runs(&self.config, &n) {
+                    self.out.push(Output::Notify(run));
+                }
+            }
+            vrrp::Output::Trace(e) => self.out.push(Output::Trace(e)),
+        }
+    }
+
+    fn mastership(&mut self) {
+        let m = self
+            .router
+            .instances()
+            .iter()
+            .any(|i| i.state() == State::Master);
+        if m != self.master {
+            self.master = m;
+            self.out.push(Output::Mastership(m));
+        }
+    }
+
+    /// A trace event the half records itself.
+    pub fn trace(&mut self, e: trace::Event) {
+        self.out.push(Output::Trace(e));
+    }
+}
+
+/// Whether two instance configs are the same router for a reload
+/// (keepalived's `vrrp_exist`): VRID, family and interface, both unicast
+/// or both multicast, and for unicast the same source address.
+pub fn same_router(a: &InstanceConfig, b: &InstanceConfig) -> bool {
+    a.vrid == b.vrid
+        && a.family() == b.family()
+        && a.interface == b.interface
+        && a.is_unicast() == b.is_unicast()
+        && (!a.is_unicast() || a.src == b.src)
+}
+
+/// The scripts a VRRP notification runs, as keepalived's
+/// `notify_instance_exec` runs them: the state's own script
+/// (`notify_master`, `notify_backup`, `notify_fault`, `notify_stop`) with
+/// its configured arguments, then `notify` with `INSTANCE NAME STATE
+/// PRIORITY` appended.
+pub fn notify_runs(cfg: &Config, n: &vrrp::Notify) -> Vec<Run> {
+    let Some(inst) = cfg.vrrp_instance(&n.instance) else {
+        return Vec::new();
+    };
+    let nt = &inst.notify;
+    let own = match n.state {
+        NotifyState::Master => nt.master.as_ref(),
+        NotifyState::Backup => nt.backup.as_ref(),
+        NotifyState::Fault => nt.fault.as_ref(),
+        NotifyState::Stop => nt.stop.as_ref(),
+        NotifyState::MasterRxLowerPri => None,
+    };
+    let what = format!("vrrp/{} state={}", n.instance, n.state.keepalived_name());
+    let mut out = Vec::new();
+    if let Some(c) = own {
+        out.push(Run {
+            command: c.clone(),
+            args: Vec::new(),
+            what: what.clone(),
+            stopping: n.state == NotifyState::Stop,
+        });
+    }
+    if let Some(c) = &nt.any
+        && n.state != NotifyState::MasterRxLowerPri
+    {
+        out.push(Run {
+            command: c.clone(),
+            args: vec![
+                "INSTANCE".to_string(),
+                n.instance.clone(),
+                n.state.keepalived_name().to_string(),
+                n.priority.to_string(),
+            ],
+            what,
+            stopping: n.state == NotifyState::Stop,
+        });
+    }
+    out
+}
