@@ -23,7 +23,7 @@ fn main() {
     let mut rates = Vec::new();
     for jobs in [1usize, 2] {
         let t = Instant::now();
-        let r = explore::explore(&base, &seeds, jobs, |_, _| {});
+        let r = explore::explore(&base, &seeds, jobs, Default::default(), |_, _| {});
         let secs = t.elapsed().as_secs_f64();
         let rate = r.len() as f64 / secs;
         let bad = r

@@ -8,6 +8,7 @@ fn same_seed_same_bytes() {
     let opts = world::Options {
         seed: Some(7),
         capture: true,
+        ..Default::default()
     };
     let a = vigil_sim::run(&s, &opts).unwrap();
     let b = vigil_sim::run(&s, &opts).unwrap();

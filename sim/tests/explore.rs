@@ -15,7 +15,7 @@ fn batch(k: u64) {
         Some(Duration::from_millis(10)),
     );
     let seeds: Vec<u64> = (k * 25 + 1..=k * 25 + 25).collect();
-    let results = explore::explore(&base, &seeds, 1, |_, _| {});
+    let results = explore::explore(&base, &seeds, 1, Default::default(), |_, _| {});
     let bad: Vec<String> = results
         .iter()
         .filter_map(|r| {
@@ -73,7 +73,7 @@ fn an_advert_lost_to_a_fault_starting_after_its_send_is_the_faults() {
         Some(Duration::from_secs(60)),
         Some(Duration::from_millis(10)),
     );
-    let results = explore::explore(&base, &[6618, 7169], 1, |_, _| {});
+    let results = explore::explore(&base, &[6618, 7169], 1, Default::default(), |_, _| {});
     for r in &results {
         assert!(r.error.is_none(), "seed {}: {:?}", r.seed, r.error);
         assert!(r.violation.is_none(), "seed {}: {:?}", r.seed, r.violation);

@@ -9,7 +9,10 @@
 use std::time::Duration;
 
 use vigil_core::config::source::FsSource;
-use vigil_core::vrrp::planted;
+use vigil_core::vrrp::planted::Planted;
+
+/// The bug planted: no tie-break at equal priority.
+const BUG: Planted = Planted { no_tie_break: true };
 use vigil_sim::explore::{self, Kind};
 use vigil_sim::{scenario, world};
 
@@ -25,9 +28,8 @@ fn exploration_finds_and_shrinks_a_planted_bug() {
     // Keep lb2's late start, drop the scenario's own split brain.
     base.timeline.retain(|s| s.at < Duration::from_secs(5));
 
-    planted::set_no_tie_break(true);
     let seeds: Vec<u64> = (1..=60).collect();
-    let results = explore::explore(&base, &seeds, 2, |_, _| {});
+    let results = explore::explore(&base, &seeds, 2, BUG, |_, _| {});
     let found = results
         .iter()
         .find(|r| {
@@ -36,7 +38,7 @@ fn exploration_finds_and_shrinks_a_planted_bug() {
                 .is_some_and(|v| v.invariant == "single-master")
         })
         .expect("60 seeds find the missing tie-break");
-    let shrunk = explore::shrink(&base, found.seed, &found.faults, "single-master");
+    let shrunk = explore::shrink(&base, found.seed, &found.faults, "single-master", BUG);
     eprintln!(
         "seed {} of {} broke single-master; {} faults shrunk to {:?}",
         found.seed,
@@ -87,6 +89,7 @@ fn exploration_finds_and_shrinks_a_planted_bug() {
     let opts = world::Options {
         seed: Some(found.seed),
         capture: false,
+        planted: BUG,
     };
     let a = vigil_sim::run(&again, &opts).unwrap();
     let b = vigil_sim::run(&again, &opts).unwrap();
@@ -104,8 +107,14 @@ fn exploration_finds_and_shrinks_a_planted_bug() {
     );
 
     // Without the planted bug the same schedule keeps every invariant.
-    planted::set_no_tie_break(false);
-    let fixed = vigil_sim::run(&again, &opts).unwrap();
+    let fixed = vigil_sim::run(
+        &again,
+        &world::Options {
+            planted: Planted::default(),
+            ..opts
+        },
+    )
+    .unwrap();
     assert!(
         fixed.verdict.violations.is_empty(),
         "{}",

@@ -27,6 +27,7 @@ fn tshark_decodes_the_seed_capture_cleanly() {
         &world::Options {
             seed: None,
             capture: true,
+            ..Default::default()
         },
     )
     .unwrap();

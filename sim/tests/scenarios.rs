@@ -16,6 +16,7 @@ fn run(path: &str, seed: Option<u64>) -> (String, bool) {
         &world::Options {
             seed,
             capture: false,
+            ..Default::default()
         },
     )
     .unwrap();

@@ -83,6 +83,7 @@ check = "single-master"
         &world::Options {
             seed: None,
             capture: false,
+            ..Default::default()
         },
     )
     .unwrap();

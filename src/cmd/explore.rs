@@ -103,7 +103,7 @@ pub fn run(args: Args) -> ExitCode {
     ));
     let total = seeds.len();
     let step = (total / 10).max(1);
-    let results = explore::explore(&base, &seeds, args.jobs, |done, bad| {
+    let results = explore::explore(&base, &seeds, args.jobs, Default::default(), |done, bad| {
         let line = format!(
             "seeds {done}/{total}  {:.1} seeds/s  violations {bad}",
             explore::rate(done, start)
@@ -151,7 +151,7 @@ pub fn run(args: Args) -> ExitCode {
             r.faults.len(),
             describe(&base, &r.faults)
         ));
-        let shrunk = explore::shrink(&base, r.seed, &r.faults, v.invariant);
+        let shrunk = explore::shrink(&base, r.seed, &r.faults, v.invariant, Default::default());
         out(&format!(
             "  shrunk to {} faults:\n{}",
             shrunk.len(),
@@ -165,6 +165,7 @@ pub fn run(args: Args) -> ExitCode {
                 let opts = vigil_sim::world::Options {
                     seed: Some(r.seed),
                     capture: false,
+                    ..Default::default()
                 };
                 if let Ok(o) = vigil_sim::run(&repro, &opts)
                     && std::fs::write(&report, vigil_sim::report::html(&repro, &o.run, &o.verdict))

@@ -47,6 +47,7 @@ pub fn run(args: Args) -> ExitCode {
     let options = world::Options {
         seed: args.seed,
         capture: args.pcap.is_some(),
+        ..Default::default()
     };
     let outcome = match vigil_sim::run(&s, &options) {
         Ok(o) => o,

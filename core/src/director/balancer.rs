@@ -173,10 +173,11 @@ impl Balancer {
         }
         self.active = true;
         self.engine = Engine::new(&self.config, Rng::new(self.opts.seed), self.opts.check);
-        self.engine_input(now, check::Input::Start);
+        // keepalived programs the services first, then starts checking.
         let want = self.desired();
         let outs: Vec<_> = self.sync.full(now, want).collect();
         self.sync_outputs(outs);
+        self.engine_input(now, check::Input::Start);
     }
 
     /// A new configuration: checkers of unchanged real servers keep their

@@ -15,6 +15,7 @@ pub use shrink::ddmin;
 use crate::scenario::Scenario;
 use crate::verdict::Violation;
 use crate::world::Options;
+use vigil_core::vrrp::planted::Planted;
 
 /// What one seed did.
 #[derive(Clone, Debug)]
@@ -52,9 +53,9 @@ pub fn prepare(
 }
 
 /// Runs `base` with the faults of `seed`.
-pub fn run_seed(base: &Scenario, seed: u64) -> SeedRun {
+pub fn run_seed(base: &Scenario, seed: u64, planted: Planted) -> SeedRun {
     let (kinds, faults) = faults::schedule(base, seed);
-    let (violation, error) = check(base, seed, &faults);
+    let (violation, error) = check(base, seed, &faults, planted);
     SeedRun {
         seed,
         kinds,
@@ -64,14 +65,21 @@ pub fn run_seed(base: &Scenario, seed: u64) -> SeedRun {
     }
 }
 
-/// The first invariant `faults` break in `base` run with `seed`.
-pub fn check(base: &Scenario, seed: u64, faults: &[Fault]) -> (Option<Violation>, Option<String>) {
+/// The first invariant `faults` break in `base` run with `seed` (its
+/// directors running with the `planted` bugs).
+pub fn check(
+    base: &Scenario,
+    seed: u64,
+    faults: &[Fault],
+    planted: Planted,
+) -> (Option<Violation>, Option<String>) {
     let s = faults::apply(base, faults);
     match crate::run(
         &s,
         &Options {
             seed: Some(seed),
             capture: false,
+            planted,
         },
     ) {
         Ok(o) => (o.verdict.violations.into_iter().next(), None),
@@ -81,9 +89,15 @@ pub fn check(base: &Scenario, seed: u64, faults: &[Fault]) -> (Option<Violation>
 
 /// Shrinks `faults` to a 1-minimal schedule that still breaks the same
 /// invariant with `seed`.
-pub fn shrink(base: &Scenario, seed: u64, faults: &[Fault], invariant: &str) -> Vec<Fault> {
+pub fn shrink(
+    base: &Scenario,
+    seed: u64,
+    faults: &[Fault],
+    invariant: &str,
+    planted: Planted,
+) -> Vec<Fault> {
     ddmin(faults.to_vec(), |candidate| {
-        check(base, seed, candidate)
+        check(base, seed, candidate, planted)
             .0
             .is_some_and(|v| v.invariant == invariant)
     })
@@ -111,6 +125,7 @@ pub fn explore(
     base: &Scenario,
     seeds: &[u64],
     jobs: usize,
+    planted: Planted,
     progress: impl Fn(usize, usize) + Sync,
 ) -> Vec<SeedRun> {
     let next = AtomicUsize::new(0);
@@ -123,7 +138,7 @@ pub fn explore(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&seed) = seeds.get(i) else { break };
-                    let r = run_seed(base, seed);
+                    let r = run_seed(base, seed, planted);
                     if r.violation.is_some() || r.error.is_some() {
                         bad.fetch_add(1, Ordering::Relaxed);
                     }

@@ -1,31 +1,39 @@
-//! A director: core's VRRP router, health checks and IPVS model on a
-//! simulated host. Adverts travel as UDP multicast (payload: the IP
+//! A director host: core's [`Director`] on a simulated host, and nothing
+//! else deciding. Adverts travel as UDP multicast (payload: the IP
 //! datagram core built), gratuitous ARPs as UDP broadcast (payload: the
-//! Ethernet frame), and client connections are forwarded to the real
-//! server the IPVS model picks while this director holds the VIP.
+//! Ethernet frame), probes as turmoil connections, IPVS ops program the
+//! host's simulated kernel table, and client connections are forwarded
+//! to the real server that table picks while this director holds the VIP.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use turmoil::net::UdpSocket;
+use vigil_core::check::{ProbeId, ProbeResult};
+use vigil_core::director::{self, Director, Host as HostFacts, Input, Output};
 use vigil_core::packet::arp::{Arp, Operation};
 use vigil_core::packet::frame::{self, Content};
 use vigil_core::packet::ip;
 use vigil_core::trace::Event;
-use vigil_core::vrrp::{self, Input, InstanceConfig, Output, Router, State};
+use vigil_core::vrrp;
 
-use super::balancer::{Balancer, ProbeDone};
+use super::balancer::{Kernel, live_servers};
 use super::clock::Clock;
 use super::dr::Segment;
 use super::net::{self, ARP_PORT, CLIENT_PORT, VRRP_PORT};
 use super::shared::{DirectorControl, Shared, now};
-use crate::record::StateChange;
+use crate::record::{StateChange, TableChange};
 use crate::scenario::Host;
 
-/// State the director's tasks share.
+/// A probe's answer, back from its task.
+type ProbeDone = (ProbeId, ProbeResult);
+
+/// State the director host's tasks share.
 pub struct Node {
     /// Director index.
     pub idx: usize,
@@ -33,12 +41,14 @@ pub struct Node {
     pub name: String,
     /// The shared world.
     pub shared: Shared,
+    /// The director.
+    pub director: Director,
     /// Whether it holds the VIPs (forwarding allowed).
     pub holds_vips: bool,
     /// The VIPs it holds now.
     pub vips: Vec<IpAddr>,
-    /// Load balancing and health checks.
-    pub balancer: Balancer,
+    /// The host's kernel IPVS table and connections.
+    pub kernel: Kernel,
     /// Its clock (drift applies to checks and flows too).
     pub clock: Clock,
 }
@@ -48,6 +58,17 @@ impl Node {
     pub fn trace(&self, event: Event) {
         self.shared.borrow_mut().trace(now(), &self.name, event);
     }
+
+    fn own(&self) -> vigil_core::time::Instant {
+        self.clock.own(now().since_origin())
+    }
+}
+
+/// The sockets a director host sends on.
+struct Sockets {
+    vrrp: UdpSocket,
+    arp: UdpSocket,
+    probe_tx: mpsc::UnboundedSender<ProbeDone>,
 }
 
 /// The host future of director `idx`.
@@ -65,53 +86,96 @@ pub async fn run(shared: Shared, idx: usize) -> turmoil::Result {
     }
 }
 
+/// The host's interfaces: every one its config names, each carrying its
+/// address (the scenario has one segment).
+fn host_facts(
+    config: &vigil_core::config::Config,
+    addr: IpAddr,
+    up: bool,
+) -> (HostFacts, Vec<String>) {
+    let names = director::host::interfaces(config);
+    let mut h = HostFacts::default();
+    for n in &names {
+        h.interfaces.insert(
+            n.clone(),
+            director::Interface {
+                up,
+                addrs: vec![addr],
+            },
+        );
+    }
+    (h, names)
+}
+
 /// One run of the daemon, until it is stopped.
 async fn daemon(
     shared: Shared,
     idx: usize,
     control: &mut watch::Receiver<DirectorControl>,
 ) -> turmoil::Result {
-    let (name, addr, config) = {
+    let (name, addr, config, seed, planted) = {
         let w = shared.borrow();
         let d = &w.scenario.directors[idx];
-        (d.name.clone(), d.address, d.config.clone())
+        (
+            d.name.clone(),
+            d.address,
+            Arc::new(d.config.clone()),
+            w.seed ^ (idx as u64 + 1).wrapping_mul(0x9e37_79b9),
+            w.planted,
+        )
     };
     let IpAddr::V4(_) = addr else {
         return Err("the simulator runs IPv4 directors only".into());
     };
     let vrrp_sock = UdpSocket::bind(("0.0.0.0", VRRP_PORT)).await?;
     vrrp_sock.join_multicast_v4(config.global.vrrp_mcast_group4, Ipv4Addr::UNSPECIFIED)?;
+    for inst in &config.vrrp_instances {
+        if let Some(IpAddr::V4(g)) = inst.mcast_dst_ip
+            && g != config.global.vrrp_mcast_group4
+        {
+            vrrp_sock.join_multicast_v4(g, Ipv4Addr::UNSPECIFIED)?;
+        }
+    }
     let arp_sock = UdpSocket::bind(("0.0.0.0", ARP_PORT)).await?;
     arp_sock.set_broadcast(true)?;
 
     let ctl = control.borrow().clone();
-    let mut clock = Clock::new(now().since_origin(), ctl.drift);
+    let clock = Clock::new(now().since_origin(), ctl.drift);
     let mut link_up = ctl.link_up;
     let mut reloads = ctl.reloads;
-
-    let instances = config
-        .vrrp_instances
-        .iter()
-        .map(|i| vrrp::Instance::new(InstanceConfig::from_config(&config, i, addr)))
-        .collect();
-    let mut router = Router::new(instances);
+    let (facts, ifaces) = host_facts(&config, addr, true);
+    let opts = director::Options {
+        seed,
+        check: vigil_core::check::Options {
+            trace_probes: false,
+            ..vigil_core::check::Options::default()
+        },
+        resync: None,
+        planted,
+    };
+    let d = Director::new(config.clone(), &facts, opts)?;
     let (probe_tx, mut probe_rx) = mpsc::unbounded_channel::<ProbeDone>();
     let node = Rc::new(RefCell::new(Node {
         idx,
         name: name.clone(),
         shared: shared.clone(),
+        director: d,
         holds_vips: false,
         vips: Vec::new(),
-        balancer: Balancer::new(&config, shared.clone(), idx, probe_tx),
+        kernel: Kernel::new(),
         clock,
     }));
+    let socks = Sockets {
+        vrrp: vrrp_sock,
+        arp: arp_sock,
+        probe_tx,
+    };
     shared.borrow_mut().views[idx].running = true;
 
     // Tasks of this run of the daemon end with it (a stopped daemon
     // releases its ports).
     let mut tasks = Tasks(Vec::new());
-    let ports = node.borrow().balancer.ports();
-    for port in ports {
+    for port in service_ports(&config) {
         let sock = UdpSocket::bind(("0.0.0.0", port)).await?;
         tasks.0.push(tokio::task::spawn_local(serve(
             node.clone(),
@@ -120,18 +184,20 @@ async fn daemon(
         )));
     }
 
-    fn own(clock: &Clock) -> vigil_core::time::Instant {
-        clock.own(now().since_origin())
-    }
     if !link_up {
-        let outs: Vec<_> = router
-            .broadcast(own(&clock), Input::Link { up: false })
-            .collect();
-        act(&node, &vrrp_sock, &arp_sock, outs, own(&clock)).await;
+        for i in &ifaces {
+            feed(
+                &node,
+                &socks,
+                Input::Link {
+                    iface: i,
+                    up: false,
+                },
+            )
+            .await;
+        }
     }
-    let outs: Vec<_> = router.start(own(&clock)).collect();
-    act(&node, &vrrp_sock, &arp_sock, outs, own(&clock)).await;
-    node.borrow_mut().balancer.start(own(&clock));
+    feed(&node, &socks, Input::Start).await;
 
     let mut buf = vec![0u8; 2048];
     let mut arp_buf = vec![0u8; 256];
@@ -139,15 +205,9 @@ async fn daemon(
     tokio::pin!(timer);
     let mut armed = tokio::time::Instant::now();
     loop {
-        let deadline = [
-            router.next_deadline(),
-            node.borrow().balancer.next_deadline(),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
+        let deadline = node.borrow().director.next_deadline();
         let wait = deadline.map_or(Duration::from_secs(3600), |d| {
-            clock.wait(now().since_origin(), d)
+            node.borrow().clock.wait(now().since_origin(), d)
         });
         // One timer kept across iterations, moved only when the wake-up
         // changes (re-creating it per datagram is most of a tick's cost).
@@ -163,70 +223,72 @@ async fn daemon(
                     return Ok(());
                 }
                 let ctl = control.borrow_and_update().clone();
-                if ctl.drift != clock.factor() {
-                    clock.set_factor(now().since_origin(), ctl.drift);
-                    node.borrow_mut().clock = clock;
+                let factor = node.borrow().clock.factor();
+                if ctl.drift != factor {
+                    node.borrow_mut().clock.set_factor(now().since_origin(), ctl.drift);
                 }
                 if ctl.link_up != link_up {
                     link_up = ctl.link_up;
-                    let outs: Vec<_> = router.broadcast(own(&clock), Input::Link { up: link_up }).collect();
-                    act(&node, &vrrp_sock, &arp_sock, outs, own(&clock)).await;
+                    for i in &ifaces {
+                        feed(&node, &socks, Input::Link { iface: i, up: link_up }).await;
+                    }
                 }
                 if ctl.reloads != reloads {
-                    // SIGHUP with the same config: every instance is
-                    // unchanged and keeps its state; checkers keep theirs.
+                    // SIGHUP with the same config.
                     reloads = ctl.reloads;
-                    node.borrow_mut().balancer.reload(own(&clock), &config);
+                    let (facts, _) = host_facts(&config, addr, link_up);
+                    feed(&node, &socks, Input::Reload { config: config.clone(), host: &facts }).await;
                 }
                 if ctl.stopped {
-                    let outs: Vec<_> = router.broadcast(own(&clock), Input::Shutdown).collect();
-                    act(&node, &vrrp_sock, &arp_sock, outs, own(&clock)).await;
+                    feed(&node, &socks, Input::Shutdown { keep_vips: false, keep_ipvs: false }).await;
                     let mut w = shared.borrow_mut();
                     w.views[idx].running = false;
                     return Ok(());
                 }
             }
-            r = vrrp_sock.recv_from(&mut buf) => {
+            r = socks.vrrp.recv_from(&mut buf) => {
                 let (n, from) = r?;
                 if from.ip() == addr || !link_up || shared.borrow_mut().lost(from.ip(), addr) {
                     continue;
                 }
-                let interface = interface_of(&router);
-                let t = own(&clock);
-                let outs: Vec<_> = match router.receive_datagram(t, &interface, &buf[..n]) {
-                    Ok(o) => o.collect(),
-                    Err(_) => Vec::new(),
-                };
-                act(&node, &vrrp_sock, &arp_sock, outs, own(&clock)).await;
+                // Every interface is on the one segment.
+                for i in &ifaces {
+                    feed(&node, &socks, Input::Datagram { iface: i, bytes: &buf[..n] }).await;
+                }
             }
-            r = arp_sock.recv_from(&mut arp_buf) => {
+            r = socks.arp.recv_from(&mut arp_buf) => {
                 let (n, from) = r?;
                 if from.ip() == addr || !link_up || shared.borrow_mut().lost(from.ip(), addr) {
                     continue;
                 }
-                answer_arp(&node, &arp_sock, &arp_buf[..n], from).await;
+                answer_arp(&node, &socks.arp, &arp_buf[..n], from).await;
             }
             done = probe_rx.recv() => {
-                if let Some(done) = done {
-                    node.borrow_mut().balancer.probe_done(own(&clock), done);
+                if let Some((id, result)) = done {
+                    feed(&node, &socks, Input::ProbeDone { id, result }).await;
                 }
             }
             _ = &mut timer => {
                 armed = tokio::time::Instant::now() - Duration::from_nanos(1);
-                let t = own(&clock);
-                let outs: Vec<_> = router.timer(t).collect();
-                act(&node, &vrrp_sock, &arp_sock, outs, t).await;
-                node.borrow_mut().balancer.timer(t);
+                feed(&node, &socks, Input::Timer).await;
             }
         }
     }
 }
 
-fn interface_of(router: &Router) -> String {
-    router
-        .instances()
-        .first()
-        .map_or_else(|| "eth0".to_string(), |i| i.config().interface.clone())
+/// The ports of the virtual services (what clients connect to).
+fn service_ports(config: &vigil_core::config::Config) -> Vec<u16> {
+    let mut v: Vec<u16> = config
+        .virtual_servers
+        .iter()
+        .filter_map(|vs| match &vs.service {
+            vigil_core::config::ServiceAddr::Addr(a) => Some(a.port()),
+            _ => None,
+        })
+        .collect();
+    v.sort();
+    v.dedup();
+    v
 }
 
 /// Aborts the tasks it holds when dropped.
@@ -240,86 +302,136 @@ impl Drop for Tasks {
     }
 }
 
-/// Carries out a router's outputs.
-async fn act(
-    node: &Rc<RefCell<Node>>,
-    vrrp_sock: &UdpSocket,
-    arp_sock: &UdpSocket,
-    outs: Vec<(usize, Output)>,
-    own_now: vigil_core::time::Instant,
-) {
-    for (_, out) in outs {
-        match out {
-            Output::Send(t) => {
-                let datagram = ip::datagram(t.src, t.dst, &t.message);
-                let (idx, shared) = {
-                    let n = node.borrow();
-                    (n.idx, n.shared.clone())
-                };
-                let dst_mac = match net::host_of_addr(&shared.borrow().scenario, t.dst) {
-                    Some(h) => net::mac(h),
-                    None => vigil_core::packet::MacAddr::BROADCAST,
-                };
-                shared.borrow_mut().rec.frame(now(), || {
-                    frame::vrrp(
-                        net::mac(Host::Director(idx)),
-                        dst_mac,
-                        t.src,
-                        t.dst,
-                        &t.message,
-                    )
-                });
-                let _ = vrrp_sock
-                    .send_to(&datagram, SocketAddr::new(t.dst, VRRP_PORT))
-                    .await;
-            }
-            Output::AddVip(v) => {
+/// Gives the director `input` and carries out what it asks for; answers
+/// to its requests (IPVS applied or dumped) are fed back at once, their
+/// outputs acted on before the rest.
+async fn feed(node: &Rc<RefCell<Node>>, socks: &Sockets, input: Input<'_>) {
+    let mut queue: VecDeque<Output> = {
+        let mut n = node.borrow_mut();
+        let t = n.own();
+        n.director.handle(t, input).collect()
+    };
+    while let Some(out) = queue.pop_front() {
+        let answer = act(node, socks, out).await;
+        if let Some(input) = answer {
+            let more: Vec<Output> = {
                 let mut n = node.borrow_mut();
-                n.vips.push(v.addr);
-                set_holds(&mut n, true);
-            }
-            Output::DelVip(v) => {
-                let mut n = node.borrow_mut();
-                n.vips.retain(|a| *a != v.addr);
-                let holds = !n.vips.is_empty();
-                set_holds(&mut n, holds);
-            }
-            Output::Announce { addr, .. } => {
-                let (idx, shared) = {
-                    let n = node.borrow();
-                    (n.idx, n.shared.clone())
-                };
-                let bytes = frame::announcement(net::mac(Host::Director(idx)), addr, false);
-                shared.borrow_mut().rec.frame(now(), || bytes.clone());
-                let _ = arp_sock
-                    .send_to(&bytes, ("255.255.255.255", ARP_PORT))
-                    .await;
-            }
-            Output::Notify(_) => {}
-            Output::Trace(e) => {
-                let mut n = node.borrow_mut();
-                if let Event::Vrrp(vrrp::Event {
-                    instance,
-                    kind: vrrp::EventKind::State { to, .. },
-                }) = &e
-                {
-                    let to = *to;
-                    let (idx, shared) = (n.idx, n.shared.clone());
-                    let mut w = shared.borrow_mut();
-                    w.views[idx].states.insert(instance.clone(), to);
-                    w.rec.states.push(StateChange {
-                        at: now(),
-                        director: idx,
-                        instance: instance.clone(),
-                        to,
-                    });
-                    drop(w);
-                    n.balancer.mastership(own_now, to == State::Master);
-                }
-                n.trace(e);
+                let t = n.own();
+                n.director.handle(t, input).collect()
+            };
+            for o in more.into_iter().rev() {
+                queue.push_front(o);
             }
         }
     }
+}
+
+/// Carries out one output; the answer the director asked for, if any.
+async fn act(node: &Rc<RefCell<Node>>, socks: &Sockets, out: Output) -> Option<Input<'static>> {
+    let (idx, shared) = {
+        let n = node.borrow();
+        (n.idx, n.shared.clone())
+    };
+    match out {
+        Output::Send {
+            src, dst, message, ..
+        } => {
+            let datagram = ip::datagram(src, dst, &message);
+            let dst_mac = match net::host_of_addr(&shared.borrow().scenario, dst) {
+                Some(h) => net::mac(h),
+                None => vigil_core::packet::MacAddr::BROADCAST,
+            };
+            shared.borrow_mut().rec.frame(now(), || {
+                frame::vrrp(net::mac(Host::Director(idx)), dst_mac, src, dst, &message)
+            });
+            let _ = socks
+                .vrrp
+                .send_to(&datagram, SocketAddr::new(dst, VRRP_PORT))
+                .await;
+        }
+        Output::AddVip { vip, .. } => {
+            let mut n = node.borrow_mut();
+            n.vips.push(vip.addr);
+            set_holds(&mut n, true);
+        }
+        Output::DelVip { vip, .. } => {
+            let mut n = node.borrow_mut();
+            n.vips.retain(|a| *a != vip.addr);
+            let holds = !n.vips.is_empty();
+            set_holds(&mut n, holds);
+        }
+        Output::Announce { addr, .. } => {
+            let bytes = frame::announcement(net::mac(Host::Director(idx)), addr, false);
+            shared.borrow_mut().rec.frame(now(), || bytes.clone());
+            let _ = socks
+                .arp
+                .send_to(&bytes, ("255.255.255.255", ARP_PORT))
+                .await;
+        }
+        Output::Probe {
+            id,
+            kind,
+            target,
+            timeout,
+        } => {
+            let tx = socks.probe_tx.clone();
+            let me = shared.borrow().scenario.directors[idx].address;
+            tokio::task::spawn_local(async move {
+                let result = super::probe::perform(&shared, me, &kind, &target, timeout).await;
+                let _ = tx.send((id, result));
+            });
+        }
+        Output::Ipvs(ops) => {
+            let refused = {
+                let mut n = node.borrow_mut();
+                let refused = n.kernel.apply(&ops);
+                let live = live_servers(n.kernel.table());
+                let mut w = shared.borrow_mut();
+                w.views[idx].live_servers = live.clone();
+                w.rec.tables.push(TableChange {
+                    at: now(),
+                    director: idx,
+                    live,
+                });
+                refused
+            };
+            return Some(Input::IpvsApplied { refused });
+        }
+        Output::IpvsDump => {
+            let t = node.borrow().kernel.table().clone();
+            return Some(Input::IpvsDumped(Ok(t)));
+        }
+        // Scripts do not run in the simulator.
+        Output::Notify(_) => {}
+        Output::Mastership(_) => {}
+        Output::ReloadRefused(why) => {
+            node.borrow()
+                .trace(Event::Harness(vigil_core::harness::Event::Fault {
+                    action: "reload-refused".into(),
+                    detail: format!("error=\"{why}\""),
+                }));
+        }
+        Output::Trace(e) => {
+            let n = node.borrow();
+            // Observation: the record of state changes the verdict reads.
+            if let Event::Vrrp(vrrp::Event {
+                instance,
+                kind: vrrp::EventKind::State { to, .. },
+            }) = &e
+            {
+                let mut w = n.shared.borrow_mut();
+                w.views[n.idx].states.insert(instance.clone(), *to);
+                w.rec.states.push(StateChange {
+                    at: now(),
+                    director: n.idx,
+                    instance: instance.clone(),
+                    to: *to,
+                });
+            }
+            n.trace(e);
+        }
+    }
+    None
 }
 
 fn set_holds(n: &mut Node, holds: bool) {
@@ -382,7 +494,12 @@ async fn serve(node: Rc<RefCell<Node>>, sock: UdpSocket, link: watch::Receiver<D
                         None
                     } else {
                         let t = n.clock.own(now().since_origin());
-                        n.balancer.pick(vip, client, t)
+                        let dest = n.kernel.connect(vip, client, t);
+                        if let Some(dest) = dest {
+                            let mut w = n.shared.borrow_mut();
+                            w.rec.forwards.push((now(), n.idx, dest));
+                        }
+                        dest
                     }
                 };
                 match pick {
@@ -403,7 +520,7 @@ async fn serve(node: Rc<RefCell<Node>>, sock: UdpSocket, link: watch::Receiver<D
             Some(Segment::Close { client, .. }) => {
                 let mut n = node.borrow_mut();
                 let t = n.clock.own(now().since_origin());
-                n.balancer.conn_closed(client, t);
+                n.kernel.closed(client, t);
             }
             _ => {}
         }

@@ -36,6 +36,8 @@ pub struct Options {
     pub seed: Option<u64>,
     /// Capture every frame for a pcap.
     pub capture: bool,
+    /// Deliberate bugs every director runs with (tests of exploration only).
+    pub planted: vigil_core::vrrp::planted::Planted,
 }
 
 /// What a run produced.
@@ -54,6 +56,7 @@ pub fn run(scenario: &Scenario, options: &Options) -> Result<Run, String> {
     let seed = options.seed.unwrap_or(scenario.seed);
     let shared: shared::Shared = Rc::new(RefCell::new(World::new(scenario.clone(), seed)));
     shared.borrow_mut().rec.capture = options.capture;
+    shared.borrow_mut().planted = options.planted;
     let net = &scenario.network;
     let mut sim = turmoil::Builder::new()
         .simulation_duration(scenario.duration + Duration::from_secs(1))

@@ -81,6 +81,8 @@ pub struct World {
     pub views: Vec<DirectorView>,
     /// Each client's ARP cache: VIP -> director index.
     pub arp: Vec<BTreeMap<IpAddr, usize>>,
+    /// Deliberate bugs every director runs with (tests only).
+    pub planted: vigil_core::vrrp::planted::Planted,
 }
 
 impl World {
@@ -99,6 +101,7 @@ impl World {
                 .collect(),
             views: vec![DirectorView::default(); n],
             arp: vec![BTreeMap::new(); scenario.clients.len()],
+            planted: Default::default(),
             seed,
             scenario,
         }
