@@ -115,7 +115,7 @@ fn backend_rows(n: usize, want: &Table, out: &mut Vec<Row>) {
     in_ns(None, || {
         let none = BTreeSet::new();
         let mut b = NetlinkBackend::open().expect("IPVS family");
-        let mut actual = Table::new();
+        let mut actual = vigil_core::ipvs::Sync::new(None);
         let c0 = b.counters();
         let t = Instant::now();
         let r = sync(&mut b, &mut actual, want, &none, true);

@@ -1,19 +1,22 @@
-//! The health-check and IPVS side of vigild: core's check [`Engine`] with
-//! real probes run concurrently, and the IPVS table kept in line with the
-//! health it produces through an [`IpvsBackend`]. Runs on its own thread
-//! and runtime, off the VRRP path.
+//! The health-check and IPVS side of vigild: core's
+//! [`director::Balancer`] with real probes run concurrently and the IPVS
+//! table read and written through an [`IpvsBackend`]. It carries out what
+//! the balancer asks and answers it; it decides nothing. Runs on its own
+//! thread and runtime, off the VRRP path.
 
-use std::collections::BTreeSet;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
-use vigil_core::check::{self, Engine, Input, Options, Output, ProbeId, ProbeResult};
-use vigil_core::config::{Config, RealServer, VirtualServer};
-use vigil_core::ipvs::{self, HealthView, Table};
-use vigil_core::rng::Rng;
+use vigil_core::check::{self, ProbeId, ProbeResult};
+use vigil_core::config::Config;
+use vigil_core::director::{self, Input, Output};
+use vigil_core::ipvs::{self, Op, Table};
+use vigil_core::trace;
 
 use crate::clock::Clock;
+use crate::events::Events;
 use crate::ipvs_backend::IpvsBackend;
 use crate::ipvs_netlink::reconcile;
 use crate::log;
@@ -59,59 +62,21 @@ pub struct Stats {
     pub probe_over_100ms: u64,
 }
 
-/// The engine's health seen as [`ipvs::desired`] wants it.
-struct EngineHealth(check::Health);
-
-impl HealthView for EngineHealth {
-    fn quorum_up(&self, i: usize, vs: &VirtualServer) -> bool {
-        self.0
-            .virtual_servers
-            .get(i)
-            .map_or_else(|| ipvs::VsHealth::all_up(vs).quorum_up, |h| h.quorum_up)
-    }
-
-    fn real_server(
-        &self,
-        i: usize,
-        _vs: &VirtualServer,
-        j: usize,
-        rs: &RealServer,
-    ) -> ipvs::RsHealth {
-        match self
-            .0
-            .virtual_servers
-            .get(i)
-            .and_then(|v| v.real_servers.get(j))
-        {
-            Some(h) => ipvs::RsHealth {
-                alive: h.alive,
-                weight: i64::from(h.weight),
-            },
-            None => ipvs::RsHealth {
-                alive: true,
-                weight: i64::from(rs.weight),
-            },
-        }
-    }
-}
-
 /// A finished probe: its id, what came back, when it finished, how long
 /// it ran.
 type Done = (ProbeId, ProbeResult, std::time::Instant, Duration);
 
 /// The check side's state.
 pub struct Checks {
-    cfg: Arc<Config>,
     policy: Policy,
-    engine: Engine,
+    director: director::Balancer,
     backend: Box<dyn IpvsBackend>,
-    actual: Table,
-    retired: BTreeSet<ipvs::ServiceKey>,
     notifier: Notifier,
     pinger: Arc<Pinger>,
     clock: Clock,
     done_tx: mpsc::UnboundedSender<Done>,
     stats: Stats,
+    events: Events,
 }
 
 impl Checks {
@@ -121,34 +86,34 @@ impl Checks {
         backend: Box<dyn IpvsBackend>,
         clock: Clock,
         detail: bool,
+        events: Events,
     ) -> (Checks, mpsc::UnboundedReceiver<Done>) {
-        let opts = Options {
-            trace_probes: detail,
-            ..Options::default()
-        };
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64)
             ^ u64::from(std::process::id());
-        let engine = Engine::new(&cfg, Rng::new(seed), opts);
+        let opts = director::Options {
+            seed,
+            check: check::Options {
+                trace_probes: detail,
+                ..check::Options::default()
+            },
+            resync: Some(reconcile::resync_interval()),
+            ..director::Options::default()
+        };
         let (done_tx, done_rx) = mpsc::unbounded_channel();
         let mut c = Checks {
             policy: Policy::of(&cfg),
-            engine,
+            director: director::Balancer::new(cfg, &opts),
             backend,
-            actual: Table::new(),
-            retired: BTreeSet::new(),
             notifier: Notifier::spawn(),
             pinger: Arc::new(Pinger::new()),
             clock,
             done_tx,
             stats: Stats::default(),
-            cfg,
+            events,
         };
-        let now = c.clock.now();
-        let outs: Vec<_> = c.engine.handle(now, Input::Start).collect();
-        c.act(outs);
-        c.sync_ipvs(true);
+        c.input(Input::Start);
         (c, done_rx)
     }
 
@@ -160,11 +125,8 @@ impl Checks {
         mut master_rx: watch::Receiver<bool>,
     ) {
         let mut master_open = true;
-        let every = reconcile::resync_interval();
-        let mut resync = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let deadline = self.engine.next_deadline();
+            let deadline = self.director.next_deadline();
             let sleep = async {
                 match deadline {
                     Some(d) => tokio::time::sleep_until(self.clock.to_tokio(d)).await,
@@ -192,28 +154,13 @@ impl Checks {
                         continue;
                     }
                     let master = *master_rx.borrow_and_update();
-                    let now = self.clock.now();
-                    let outs: Vec<_> = self.engine.handle(now, Input::Mastership { master }).collect();
-                    self.act(outs);
+                    self.input(Input::Mastership(master));
                 }
                 Some((id, result, at, took)) = done_rx.recv() => {
-                    let late = at.elapsed();
-                    self.note_late(late, false);
-                    self.note_probe(&result, took);
-                    let now = self.clock.now();
-                    let outs: Vec<_> = self.engine.handle(now, Input::ProbeDone { id, result }).collect();
-                    let changed = self.act(outs);
-                    // Drain what else is ready before touching IPVS once.
-                    let mut changed_more = false;
+                    self.probe_done(id, result, at, took);
+                    // Hand in what else is ready too.
                     while let Ok((id, result, at, took)) = done_rx.try_recv() {
-                        self.note_late(at.elapsed(), false);
-                        self.note_probe(&result, took);
-                        let now = self.clock.now();
-                        let outs: Vec<_> = self.engine.handle(now, Input::ProbeDone { id, result }).collect();
-                        changed_more |= self.act(outs);
-                    }
-                    if changed || changed_more {
-                        self.sync_ipvs(false);
+                        self.probe_done(id, result, at, took);
                     }
                 }
                 _ = sleep => {
@@ -221,15 +168,29 @@ impl Checks {
                         let late = self.clock.late(d);
                         self.note_late(late, true);
                     }
-                    let now = self.clock.now();
-                    let outs: Vec<_> = self.engine.handle(now, Input::Timer).collect();
-                    if self.act(outs) {
-                        self.sync_ipvs(false);
-                    }
+                    self.input(Input::Timer);
                 }
-                _ = resync.tick() => self.sync_ipvs(true),
             }
         }
+    }
+
+    fn probe_done(
+        &mut self,
+        id: ProbeId,
+        result: ProbeResult,
+        at: std::time::Instant,
+        took: Duration,
+    ) {
+        self.note_late(at.elapsed(), false);
+        self.note_probe(&result, took);
+        self.input(Input::ProbeDone { id, result });
+    }
+
+    /// Hands `input` to the balancer and carries out what it asks.
+    fn input(&mut self, input: Input<'_>) {
+        let now = self.clock.now();
+        let outs: VecDeque<Output> = self.director.handle(now, input).collect();
+        self.act(outs);
     }
 
     fn note_late(&mut self, late: Duration, timer: bool) {
@@ -260,7 +221,7 @@ impl Checks {
         tracing::info!(
             "check stats checkers={} probes={} results={} failed={} probe-time-ms={} probe-over-100ms={} \
              timer-late-max={} result-late-max={} late-over-100ms={}",
-            self.engine.checker_count(),
+            self.director.engine().checker_count(),
             s.probes,
             s.results,
             s.failed,
@@ -274,11 +235,14 @@ impl Checks {
         self.stats.result_late_max = Duration::ZERO;
     }
 
-    /// Carries out the engine's outputs; true when health changed.
-    fn act(&mut self, outs: Vec<Output>) -> bool {
-        let mut changed = false;
-        for o in outs {
-            match o {
+    /// Carries out the balancer's outputs in order; the kernel's answers
+    /// (a dump, refused ops) go back to it at once and what they ask for
+    /// is carried out before the rest.
+    fn act(&mut self, mut outs: VecDeque<Output>) {
+        let mut quiet_ops = count_op_traces(&outs) > reconcile::LOG_OPS_MAX;
+        while let Some(o) = outs.pop_front() {
+            self.events.output(&o);
+            let answer = match o {
                 Output::Probe {
                     id,
                     kind,
@@ -296,66 +260,92 @@ impl Checks {
                         let r = probes::run(&kind, &target, timeout, &policy, &pinger).await;
                         let _ = tx.send((id, r, std::time::Instant::now(), t.elapsed()));
                     });
+                    None
                 }
-                Output::Verdict(_) | Output::Quorum(_) => changed = true,
-                Output::Notify(n) => self.notifier.run(
-                    n.command.clone(),
-                    Vec::new(),
-                    n.event.to_string(),
-                    &self.policy,
-                ),
-                Output::Trace(e) => log::event(&e),
+                Output::Ipvs(ops) => {
+                    if quiet_ops {
+                        tracing::info!(
+                            "ipvs ops {} (not listed one by one)",
+                            reconcile::summary(ops.iter())
+                        );
+                    }
+                    let refused: Vec<(Op, String)> = self
+                        .backend
+                        .apply(&ops)
+                        .into_iter()
+                        .filter_map(|e| match e.op {
+                            Some(op) => Some((op, e.error)),
+                            None => {
+                                tracing::error!("ipvs: {}", e.error);
+                                None
+                            }
+                        })
+                        .collect();
+                    Some(Input::IpvsApplied { refused })
+                }
+                Output::IpvsDump => Some(Input::IpvsDumped(
+                    self.backend.dump().map_err(|e| e.to_string()),
+                )),
+                Output::Notify(run) => {
+                    self.notifier
+                        .run(run.command, run.args, run.what, &self.policy);
+                    None
+                }
+                Output::Trace(trace::Event::Ipvs(ipvs::Event::Op(_))) if quiet_ops => None,
+                Output::Trace(e) => {
+                    log::event(&e);
+                    None
+                }
+                // The VRRP half's requests never come from this half.
+                Output::Send { .. }
+                | Output::AddVip { .. }
+                | Output::DelVip { .. }
+                | Output::Announce { .. }
+                | Output::Mastership(_)
+                | Output::ReloadRefused(_) => None,
+            };
+            if let Some(input) = answer {
+                let applied = matches!(input, Input::IpvsApplied { .. });
+                let now = self.clock.now();
+                let more: Vec<Output> = self.director.handle(now, input).collect();
+                quiet_ops = count_op_traces(&more) > reconcile::LOG_OPS_MAX;
+                for m in more.into_iter().rev() {
+                    outs.push_front(m);
+                }
+                if applied && !self.backend.programs_kernel() && !self.director.busy() {
+                    report_table(self.director.table());
+                }
             }
-        }
-        changed
-    }
-
-    /// Brings the backend's table to what the config and health ask for
-    /// (`full`: reading the kernel's table first).
-    fn sync_ipvs(&mut self, full: bool) {
-        let want = ipvs::desired(&self.cfg, &EngineHealth(self.engine.health()));
-        self.apply(&want, full);
-    }
-
-    fn apply(&mut self, want: &Table, full: bool) {
-        let r = reconcile::sync(
-            &mut *self.backend,
-            &mut self.actual,
-            want,
-            &self.retired,
-            full,
-        );
-        if r.converged {
-            self.retired.clear();
-        }
-        if r.sent > 0 && !self.backend.programs_kernel() {
-            report_table(&self.actual);
         }
     }
 
     fn reload(&mut self, cfg: Arc<Config>) {
-        let old: BTreeSet<_> = ipvs::owned_services(&self.cfg).into_iter().collect();
-        let new: BTreeSet<_> = ipvs::owned_services(&cfg).into_iter().collect();
-        self.retired.extend(old.difference(&new).cloned());
-        self.cfg = cfg.clone();
         self.policy = Policy::of(&cfg);
-        let now = self.clock.now();
-        let outs: Vec<_> = self.engine.handle(now, Input::Reload(&cfg)).collect();
-        self.act(outs);
-        self.sync_ipvs(true);
-        tracing::info!("reload check checkers={}", self.engine.checker_count());
+        let host = director::Host::default();
+        self.input(Input::Reload {
+            config: cfg,
+            host: &host,
+        });
+        tracing::info!(
+            "reload check checkers={}",
+            self.director.engine().checker_count()
+        );
     }
 
     async fn shutdown(&mut self, keep_ipvs: bool) {
-        let now = self.clock.now();
-        let outs: Vec<_> = self.engine.handle(now, Input::Shutdown).collect();
-        self.act(outs);
-        if !keep_ipvs {
-            self.retired.extend(ipvs::owned_services(&self.cfg));
-            self.apply(&Table::new(), false);
-        }
+        self.input(Input::Shutdown {
+            keep_vips: true,
+            keep_ipvs,
+        });
         self.notifier.flush().await;
     }
+}
+
+/// How many IPVS op traces `outs` holds.
+fn count_op_traces<'a>(outs: impl IntoIterator<Item = &'a Output>) -> usize {
+    outs.into_iter()
+        .filter(|o| matches!(o, Output::Trace(trace::Event::Ipvs(ipvs::Event::Op(_)))))
+        .count()
 }
 
 /// Tables with more destinations than this are summarised, not listed.

@@ -72,6 +72,10 @@ pub struct Cli {
     /// Leave the IPVS table in place on exit (keepalived's --dont-release-ipvs).
     #[arg(short = 'I', long = "dont-release-ipvs")]
     pub dont_release_ipvs: bool,
+    /// Write what the director does (VRRP states, VIPs, IPVS ops,
+    /// mastership) to this file as JSON lines, for test harnesses.
+    #[arg(long = "events", value_name = "FILE")]
+    pub events: Option<PathBuf>,
     /// Skip the capability check (tests that run vigild unprivileged to see
     /// its error messages use it; nothing works without the capabilities).
     #[arg(long = "no-cap-check", hide = true)]

@@ -12,6 +12,7 @@ use vigil_core::config::{self, Config, Severity, source::FsSource};
 use crate::check_task::{self, Checks};
 use crate::cli::Cli;
 use crate::clock::Clock;
+use crate::events::Events;
 use crate::ipvs_backend;
 use crate::log;
 use crate::pidfile::PidFile;
@@ -147,6 +148,16 @@ fn runtime() -> tokio::runtime::Runtime {
 
 fn supervise(cli: &Cli, cfg: Arc<Config>, run_vrrp: bool, run_check: bool) -> i32 {
     let clock = Clock::start();
+    let events = match &cli.events {
+        None => Events::none(clock),
+        Some(p) => match Events::open(p, clock) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::error!("event stream {}: {e}", p.display());
+                return EXIT_CONFIG;
+            }
+        },
+    };
     let (master_tx, master_rx) = watch::channel(false);
     let mut sides = Sides {
         vrrp: None,
@@ -156,11 +167,12 @@ fn supervise(cli: &Cli, cfg: Arc<Config>, run_vrrp: bool, run_check: bool) -> i3
         let (tx, rx) = mpsc::unbounded_channel();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
         let c = cfg.clone();
+        let ev = events.clone();
         let h = std::thread::Builder::new()
             .name("vrrp".into())
             .spawn(move || {
                 runtime().block_on(async move {
-                    match vrrp_task::setup(c, clock, master_tx).await {
+                    match vrrp_task::setup(c, clock, master_tx, ev).await {
                         Ok((v, ch)) => {
                             let _ = ready_tx.send(Ok(()));
                             v.run(rx, ch).await;
@@ -205,7 +217,7 @@ fn supervise(cli: &Cli, cfg: Arc<Config>, run_vrrp: bool, run_check: bool) -> i3
             .name("check".into())
             .spawn(move || {
                 runtime().block_on(async move {
-                    let (checks, done_rx) = Checks::start(c, backend, clock, detail);
+                    let (checks, done_rx) = Checks::start(c, backend, clock, detail, events);
                     checks.run(rx, done_rx, master_rx).await;
                 })
             })

@@ -10,9 +10,12 @@
 //!   ([`probes`]) and the IPVS table through a backend
 //!   ([`ipvs_backend`]; on the kernel: [`ipvs_netlink`]).
 //!
+//! Every decision is core's [`vigil_core::director`]: the VRRP side drives
+//! its [`vigil_core::director::Vrrp`] half, the check side its
+//! [`vigil_core::director::Balancer`] half, joined by the mastership.
 //! [`daemon`] ties them to the command line ([`cli`]), pid files
-//! ([`pidfile`]), capabilities ([`caps`]), logging ([`log`]) and signals;
-//! [`reload`] is the pure part of a SIGHUP reload.
+//! ([`pidfile`]), capabilities ([`caps`]), logging ([`log`]), the event
+//! stream ([`events`]) and signals.
 
 pub mod announce;
 pub mod caps;
@@ -20,6 +23,7 @@ pub mod check_task;
 pub mod cli;
 pub mod clock;
 pub mod daemon;
+pub mod events;
 pub mod ipvs_backend;
 pub mod ipvs_netlink;
 pub mod log;
@@ -28,7 +32,6 @@ pub mod notify;
 pub mod pidfile;
 pub mod precise_timer;
 pub mod probes;
-pub mod reload;
 pub mod script;
 pub mod track;
 pub mod vrrp_socket;

@@ -165,9 +165,17 @@ pub fn init(sinks: Sinks, detail: bool) {
     let _ = tracing::subscriber::set_global_default(sub);
 }
 
-/// Logs a core trace event, one line in the simulator's vocabulary.
+/// Logs a core trace event, one line in the simulator's vocabulary (an
+/// IPVS table that cannot be brought in line as an error).
 pub fn event(e: &trace::Event) {
-    tracing::info!("{e}");
+    match e {
+        trace::Event::Ipvs(
+            vigil_core::ipvs::Event::Stuck(_) | vigil_core::ipvs::Event::Refused { .. },
+        ) => {
+            tracing::error!("{e}")
+        }
+        _ => tracing::info!("{e}"),
+    }
 }
 
 /// A wall-clock time rendered as RFC 3339 UTC with milliseconds.

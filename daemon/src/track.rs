@@ -1,18 +1,26 @@
 //! `vrrp_script` trackers: each script run every `interval` with its
 //! `timeout`; `rise` successes in a row make it up, `fall` failures in a
-//! row down; changes are reported as `(script:NAME, up)`.
+//! row down; changes are reported as `(TrackerId::Script(NAME), up)`.
 
 use std::collections::HashMap;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use vigil_core::config::{Config, VrrpScript};
+use vigil_core::vrrp::TrackerId;
 
-use crate::reload::same_script;
 use crate::script::Policy;
 
 /// A tracker state change: the tracker id and whether it is up.
-pub type TrackChange = (String, bool);
+pub type TrackChange = (TrackerId, bool);
+
+/// Whether two `vrrp_script`s are the same tracker (span ignored): a
+/// reload keeps such a tracker running, with its state.
+pub fn same_script(a: &VrrpScript, b: &VrrpScript) -> bool {
+    let mut a = a.clone();
+    a.span = b.span.clone();
+    a == *b
+}
 
 struct Running {
     script: VrrpScript,
@@ -23,7 +31,7 @@ struct Running {
 pub struct Trackers {
     running: HashMap<String, Running>,
     /// Last state reported per tracker id (absent: not yet known).
-    pub states: HashMap<String, bool>,
+    pub states: HashMap<TrackerId, bool>,
     tx: mpsc::UnboundedSender<TrackChange>,
 }
 
@@ -59,13 +67,15 @@ impl Trackers {
             }
             keep
         });
-        self.states
-            .retain(|id, _| self.running.contains_key(id.trim_start_matches("script:")));
+        self.states.retain(|id, _| match id {
+            TrackerId::Script(name) => self.running.contains_key(name),
+            _ => true,
+        });
         for s in used {
             if self.running.contains_key(&s.name) {
                 continue;
             }
-            let id = format!("script:{}", s.name);
+            let id = TrackerId::Script(s.name.clone());
             match policy.vet(&s.command) {
                 Err(why) => {
                     // keepalived disables an unusable script: it counts as failed.
@@ -101,7 +111,7 @@ impl Trackers {
 }
 
 async fn run(s: VrrpScript, policy: Policy, tx: mpsc::UnboundedSender<TrackChange>) {
-    let id = format!("script:{}", s.name);
+    let id = TrackerId::Script(s.name.clone());
     let mut up = !s.init_fail;
     let (mut ok_run, mut fail_run) = (0u32, 0u32);
     let mut tick = tokio::time::interval(s.interval.max(std::time::Duration::from_millis(10)));
@@ -134,5 +144,26 @@ async fn run(s: VrrpScript, policy: Policy, tx: mpsc::UnboundedSender<TrackChang
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_compare_without_span() {
+        let t1 = "vrrp_script s {\n script /bin/true\n interval 2\n}\n";
+        let t2 = "\n\nvrrp_script s {\n script /bin/true\n interval 2\n}\n";
+        let t3 = "vrrp_script s {\n script /bin/true\n interval 3\n}\n";
+        let g = |t: &str| {
+            vigil_core::config::parse_str("t.conf", t)
+                .config
+                .unwrap()
+                .vrrp_scripts
+                .remove(0)
+        };
+        assert!(same_script(&g(t1), &g(t2)));
+        assert!(!same_script(&g(t1), &g(t3)));
     }
 }

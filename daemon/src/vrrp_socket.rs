@@ -85,6 +85,22 @@ impl VrrpSocket {
         })
     }
 
+    /// Joins `group` too (another instance on this interface advertises
+    /// to it: `mcast_dst_ip`); joining a group twice is not an error.
+    pub fn join(&self, group: IpAddr) -> io::Result<()> {
+        let s = self.fd.get_ref();
+        let r = match group {
+            IpAddr::V4(g) => {
+                s.join_multicast_v4_n(&g, &InterfaceIndexOrAddress::Index(self.ifindex))
+            }
+            IpAddr::V6(g) => s.join_multicast_v6(&g, self.ifindex),
+        };
+        match r {
+            Err(e) if e.raw_os_error() == Some(libc::EADDRINUSE) => Ok(()),
+            r => r,
+        }
+    }
+
     /// Sends one advert. IPv4: `datagram` is the whole datagram (core's
     /// header and message). IPv6: `message` only, from `src`.
     pub async fn send(&self, src: IpAddr, dst: IpAddr, bytes: &[u8]) -> io::Result<()> {

@@ -1,7 +1,8 @@
-//! The VRRP side of vigild: core's [`Router`] on raw sockets, VIPs through
-//! rtnetlink, announcements on AF_PACKET, link and script trackers,
-//! notify scripts. Runs on its own thread and runtime, so that checks
-//! never delay an advert.
+//! The VRRP side of vigild: core's [`director::Vrrp`] on raw sockets, VIPs
+//! through rtnetlink, announcements on AF_PACKET, link and script
+//! trackers, notify scripts. It carries out what the director asks and
+//! feeds it what happens; it decides nothing. Runs on its own thread and
+//! runtime, so that checks never delay an advert.
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
@@ -11,15 +12,16 @@ use futures::StreamExt;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use vigil_core::config::Config;
+use vigil_core::director::{self, Host, Input, Output};
 use vigil_core::packet::{Family, ip};
-use vigil_core::vrrp::{self, Input, Instance, InstanceConfig, Output, Router, State};
+use vigil_core::vrrp::TrackerId;
 
 use crate::announce::{self, Announcer};
 use crate::clock::Clock;
+use crate::events::Events;
 use crate::log;
 use crate::netlink::{Link, Net, VIGIL_ADDR_PROTO};
 use crate::notify::Notifier;
-use crate::reload::{self, Slot};
 use crate::script::Policy;
 use crate::track::{TrackChange, Trackers};
 use crate::vrrp_socket::{Received, VrrpSocket};
@@ -40,19 +42,13 @@ pub enum Command {
     },
 }
 
-/// The interfaces and addresses an instance set needs, resolved.
-struct Resolved {
-    configs: Vec<InstanceConfig>,
-    links: HashMap<String, Link>,
-}
-
 type SocketKey = (String, Family);
 
 /// The VRRP side's state.
 pub struct Vrrp {
     cfg: Arc<Config>,
     policy: Policy,
-    router: Router,
+    director: director::Vrrp,
     net: Net,
     links: HashMap<String, Link>,
     sockets: HashMap<SocketKey, (Arc<VrrpSocket>, JoinHandle<()>)>,
@@ -62,10 +58,33 @@ pub struct Vrrp {
     trackers: Trackers,
     clock: Clock,
     master_tx: watch::Sender<bool>,
-    keep_vips_on_stop: bool,
+    events: Events,
 }
 
-/// Starts the VRRP side on the current runtime: resolves interfaces,
+/// Reads the host's interfaces that `cfg` names from the kernel: their
+/// link state and addresses (without the VIPs vigild added).
+async fn host(net: &Net, cfg: &Config) -> Result<(Host, HashMap<String, Link>), String> {
+    let mut h = Host::default();
+    let mut links = HashMap::new();
+    for name in director::host::interfaces(cfg) {
+        let Some(link) = net.link(&name).await? else {
+            continue;
+        };
+        let addrs = net
+            .addresses(link.index)
+            .await?
+            .into_iter()
+            .filter(|a| a.proto != Some(VIGIL_ADDR_PROTO))
+            .map(|a| a.addr)
+            .collect();
+        h.interfaces
+            .insert(name.clone(), director::Interface { up: link.up, addrs });
+        links.insert(name, link);
+    }
+    Ok((h, links))
+}
+
+/// Starts the VRRP side on the current runtime: reads the interfaces,
 /// removes VIPs an earlier crash left, opens sockets, starts instances.
 /// Returns when it is running (or why it cannot run); then
 /// [`Vrrp::run`] drives it.
@@ -73,10 +92,20 @@ pub async fn setup(
     cfg: Arc<Config>,
     clock: Clock,
     master_tx: watch::Sender<bool>,
+    events: Events,
 ) -> Result<(Vrrp, Channels), String> {
     let net = Net::connect().map_err(|e| format!("rtnetlink: {e}"))?;
-    let resolved = resolve(&net, &cfg).await?;
-    cleanup_stale_vips(&net, &cfg, &resolved).await;
+    let (facts, links) = host(&net, &cfg).await?;
+    let director = director::Vrrp::new(cfg.clone(), &facts, director::Options::default())?;
+    for inst in &cfg.vrrp_instances {
+        if inst.use_vmac.is_some() {
+            tracing::warn!(
+                "vrrp_instance {}: use_vmac is not supported by vigild; running on its interface itself",
+                inst.name
+            );
+        }
+    }
+    cleanup_stale_vips(&net, &director, &links).await;
     let announcer = Announcer::open().map_err(|e| format!("AF_PACKET socket: {e}"))?;
     let (pkt_tx, pkt_rx) = mpsc::unbounded_channel();
     let (track_tx, track_rx) = mpsc::unbounded_channel();
@@ -85,9 +114,9 @@ pub async fn setup(
     let policy = Policy::of(&cfg);
     let mut v = Vrrp {
         policy: policy.clone(),
-        router: Router::default(),
+        director,
         net,
-        links: resolved.links.clone(),
+        links,
         sockets: HashMap::new(),
         pkt_tx,
         announcer,
@@ -95,18 +124,26 @@ pub async fn setup(
         trackers: Trackers::new(track_tx),
         clock,
         master_tx,
-        keep_vips_on_stop: false,
+        events,
         cfg: cfg.clone(),
     };
-    v.open_sockets(&resolved.configs)?;
+    v.open_sockets()?;
     v.trackers.apply(&cfg, &policy);
-    let instances: Vec<Instance> = resolved.configs.into_iter().map(Instance::new).collect();
-    v.router = Router::new(instances);
+    let known: Vec<(TrackerId, bool)> = v
+        .trackers
+        .states
+        .iter()
+        .map(|(k, up)| (k.clone(), *up))
+        .collect();
     let now = v.clock.now();
-    for i in 0..v.router.instances().len() {
-        v.prime(i, now);
+    for (id, up) in &known {
+        let outs: Vec<_> = v
+            .director
+            .handle(now, Input::Tracker { id, up: *up })
+            .collect();
+        v.act(outs).await;
     }
-    let outs: Vec<_> = v.router.start(now).collect();
+    let outs: Vec<_> = v.director.handle(now, Input::Start).collect();
     v.act(outs).await;
     Ok((
         v,
@@ -125,70 +162,13 @@ pub struct Channels {
     links_rx: futures::channel::mpsc::UnboundedReceiver<Link>,
 }
 
-/// Resolves every instance's interface and primary address.
-async fn resolve(net: &Net, cfg: &Config) -> Result<Resolved, String> {
-    let mut links = HashMap::new();
-    let mut configs = Vec::new();
-    for inst in &cfg.vrrp_instances {
-        let ifname = inst
-            .interface
-            .clone()
-            .or_else(|| cfg.global.default_interface.clone())
-            .unwrap_or_else(|| vrrp::DEFAULT_INTERFACE.to_string());
-        let mut devs = vec![ifname.clone()];
-        devs.extend(inst.virtual_ipaddress.iter().filter_map(|v| v.dev.clone()));
-        devs.extend(
-            inst.virtual_ipaddress_excluded
-                .iter()
-                .filter_map(|v| v.dev.clone()),
-        );
-        devs.extend(inst.track_interfaces.iter().map(|t| t.name.clone()));
-        for d in devs {
-            if links.contains_key(&d) {
-                continue;
-            }
-            match net.link(&d).await? {
-                Some(l) => {
-                    links.insert(d, l);
-                }
-                None => {
-                    return Err(format!(
-                        "vrrp_instance {} ({}): interface {d} does not exist",
-                        inst.name, inst.span
-                    ));
-                }
-            }
-        }
-        let link = &links[&ifname];
-        let ipv6 = inst.family == vigil_core::config::Family::V6;
-        let vips: Vec<IpAddr> = inst.virtual_ipaddress.iter().map(|v| v.addr).collect();
-        let primary = match net.primary(link.index, ipv6, &vips).await? {
-            Some(a) => a,
-            None => {
-                return Err(format!(
-                    "vrrp_instance {}: interface {ifname} has no {} address to send adverts from",
-                    inst.name,
-                    if ipv6 { "IPv6 link-local" } else { "IPv4" }
-                ));
-            }
-        };
-        if inst.use_vmac.is_some() {
-            tracing::warn!(
-                "vrrp_instance {}: use_vmac is not supported by vigild; running on {ifname} itself",
-                inst.name
-            );
-        }
-        configs.push(InstanceConfig::from_config(cfg, inst, primary));
-    }
-    Ok(Resolved { configs, links })
-}
-
 /// Removes VIPs left on our interfaces by an earlier vigild that did not
 /// stop cleanly: addresses tagged with [`VIGIL_ADDR_PROTO`], and
 /// configured VIPs of non-owner instances that are present.
-async fn cleanup_stale_vips(net: &Net, cfg: &Config, r: &Resolved) {
+async fn cleanup_stale_vips(net: &Net, d: &director::Vrrp, links: &HashMap<String, Link>) {
     let mut configured: BTreeSet<(String, IpAddr)> = BTreeSet::new();
-    for (inst, ic) in cfg.vrrp_instances.iter().zip(&r.configs) {
+    for inst in d.instances() {
+        let ic = inst.config();
         if ic.is_owner() {
             continue;
         }
@@ -196,9 +176,8 @@ async fn cleanup_stale_vips(net: &Net, cfg: &Config, r: &Resolved) {
             let dev = v.dev.clone().unwrap_or_else(|| ic.interface.clone());
             configured.insert((dev, v.addr));
         }
-        let _ = inst;
     }
-    for link in r.links.values() {
+    for link in links.values() {
         let Ok(addrs) = net.addresses(link.index).await else {
             continue;
         };
@@ -230,34 +209,59 @@ async fn cleanup_stale_vips(net: &Net, cfg: &Config, r: &Resolved) {
 }
 
 impl Vrrp {
-    fn open_sockets(&mut self, configs: &[InstanceConfig]) -> Result<(), String> {
-        let wanted: BTreeSet<SocketKey> = configs
-            .iter()
-            .map(|c| (c.interface.clone(), c.family()))
-            .collect();
+    /// The sockets the instances need: one per interface and family,
+    /// joined to every group advertised to there.
+    fn wanted_sockets(&self) -> HashMap<SocketKey, BTreeSet<IpAddr>> {
+        let mut wanted: HashMap<SocketKey, BTreeSet<IpAddr>> = HashMap::new();
+        for i in self.director.instances() {
+            let c = i.config();
+            let groups = wanted.entry((c.interface.clone(), c.family())).or_default();
+            if !c.is_unicast() {
+                groups.insert(c.group);
+            }
+        }
+        wanted
+    }
+
+    /// Closes the sockets no instance runs on any more.
+    fn prune_sockets(&mut self) {
+        let wanted = self.wanted_sockets();
         self.sockets.retain(|k, (_, task)| {
-            let keep = wanted.contains(k);
+            let keep = wanted.contains_key(k);
             if !keep {
                 task.abort();
             }
             keep
         });
-        for key in wanted {
-            if self.sockets.contains_key(&key) {
-                continue;
-            }
+    }
+
+    /// Opens (or joins to new groups) every socket the instances need.
+    fn open_sockets(&mut self) -> Result<(), String> {
+        for (key, groups) in self.wanted_sockets() {
             let link = self
                 .links
                 .get(&key.0)
                 .ok_or_else(|| format!("interface {} unknown", key.0))?;
-            let group = match key.1 {
+            if let Some((sock, _)) = self.sockets.get(&key) {
+                for g in &groups {
+                    sock.join(*g)
+                        .map_err(|e| format!("VRRP group {g} on {}: {e}", key.0))?;
+                }
+                continue;
+            }
+            let default = match key.1 {
                 Family::V4 => IpAddr::V4(self.cfg.global.vrrp_mcast_group4),
                 Family::V6 => IpAddr::V6(self.cfg.global.vrrp_mcast_group6),
             };
+            let first = groups.iter().next().copied().unwrap_or(default);
             let sock = Arc::new(
-                VrrpSocket::open(&key.0, link.index, group)
+                VrrpSocket::open(&key.0, link.index, first)
                     .map_err(|e| format!("VRRP socket on {} ({}): {e}", key.0, key.1))?,
             );
+            for g in groups.iter().skip(1) {
+                sock.join(*g)
+                    .map_err(|e| format!("VRRP group {g} on {}: {e}", key.0))?;
+            }
             let (s2, tx, name) = (sock.clone(), self.pkt_tx.clone(), key.0.clone());
             let task = tokio::spawn(async move {
                 loop {
@@ -279,47 +283,16 @@ impl Vrrp {
         Ok(())
     }
 
-    /// Tells instance `i` (not yet started) the link and tracker states
-    /// known now.
-    fn prime(&mut self, i: usize, now: vigil_core::time::Instant) {
-        let cfg = self.router.instances()[i].config().clone();
-        let mut inputs: Vec<(String, bool)> = Vec::new();
-        for t in &cfg.trackers {
-            if let Some(name) = t.id.strip_prefix("if:") {
-                if let Some(l) = self.links.get(name) {
-                    inputs.push((t.id.clone(), l.up));
-                }
-            } else if let Some(&up) = self.trackers.states.get(&t.id) {
-                inputs.push((t.id.clone(), up));
-            }
-        }
-        let dont_track = self
-            .cfg
-            .vrrp_instance(&cfg.name)
-            .is_some_and(|c| c.dont_track_primary);
-        let link_up = self.links.get(&cfg.interface).is_none_or(|l| l.up) || dont_track;
-        let mut outs: Vec<_> = Vec::new();
-        for (id, up) in inputs {
-            outs.extend(self.router.handle(now, i, Input::Track { id: &id, up }));
-        }
-        if !link_up {
-            outs.extend(self.router.handle(now, i, Input::Link { up: false }));
-        }
-        // Not started yet: nothing but trace can come out.
-        for (_, o) in outs {
-            if let Output::Trace(e) = o {
-                log::event(&e);
-            }
-        }
-    }
-
     /// Runs until shut down.
     pub async fn run(mut self, mut ctl: mpsc::UnboundedReceiver<Command>, mut ch: Channels) {
         // VRRP deadlines to the microsecond (tokio's timer rounds up to the
         // next millisecond); tokio's timer only if no timerfd can be made.
         let precise = crate::precise_timer::PreciseTimer::new().ok();
         loop {
-            let deadline = self.router.next_deadline().map(|d| self.clock.to_tokio(d));
+            let deadline = self
+                .director
+                .next_deadline()
+                .map(|d| self.clock.to_tokio(d));
             if let (Some(t), Some(d)) = (&precise, deadline)
                 && t.set(d.into_std()).is_err()
             {
@@ -344,19 +317,18 @@ impl Vrrp {
                         let _ = reply.send(r);
                     }
                     Some(Command::Shutdown { keep_vips, done }) => {
-                        self.keep_vips_on_stop = keep_vips;
-                        self.shutdown().await;
+                        self.shutdown(keep_vips).await;
                         let _ = done.send(());
                         return;
                     }
                     None => {
-                        self.shutdown().await;
+                        self.shutdown(false).await;
                         return;
                     }
                 },
                 _ = sleep => {
                     let now = self.clock.now();
-                    let outs: Vec<_> = self.router.timer(now).collect();
+                    let outs: Vec<_> = self.director.handle(now, Input::Timer).collect();
                     self.act(outs).await;
                 }
                 Some((ifname, r)) = ch.pkt_rx.recv() => self.receive(&ifname, r).await,
@@ -364,7 +336,7 @@ impl Vrrp {
                 Some((id, up)) = ch.track_rx.recv() => {
                     self.trackers.states.insert(id.clone(), up);
                     let now = self.clock.now();
-                    let outs: Vec<_> = self.router.broadcast(now, Input::Track { id: &id, up }).collect();
+                    let outs: Vec<_> = self.director.handle(now, Input::Tracker { id: &id, up }).collect();
                     self.act(outs).await;
                 }
             }
@@ -373,20 +345,30 @@ impl Vrrp {
 
     async fn receive(&mut self, ifname: &str, r: Received) {
         let now = self.clock.now();
-        let res = match &r {
+        let outs: Vec<_> = match &r {
             Received::Datagram(d) => self
-                .router
-                .receive_datagram(now, ifname, d)
-                .map(|o| o.collect::<Vec<_>>()),
+                .director
+                .handle(
+                    now,
+                    Input::Datagram {
+                        iface: ifname,
+                        bytes: d,
+                    },
+                )
+                .collect(),
             Received::Message { meta, message } => self
-                .router
-                .receive(now, ifname, *meta, message)
-                .map(|o| o.collect::<Vec<_>>()),
+                .director
+                .handle(
+                    now,
+                    Input::Message {
+                        iface: ifname,
+                        meta: *meta,
+                        message,
+                    },
+                )
+                .collect(),
         };
-        match res {
-            Ok(outs) => self.act(outs).await,
-            Err(e) => tracing::debug!("vrrp unrouted on {ifname}: {e:?}"),
-        }
+        self.act(outs).await;
     }
 
     async fn link_changed(&mut self, link: Link) {
@@ -403,171 +385,136 @@ impl Vrrp {
         }
         tracing::info!("link {} {}", link.name, if link.up { "up" } else { "down" });
         let now = self.clock.now();
-        let id = format!("if:{}", link.name);
-        let mut outs: Vec<_> = self
-            .router
-            .broadcast(
+        let outs: Vec<_> = self
+            .director
+            .handle(
                 now,
-                Input::Track {
-                    id: &id,
+                Input::Link {
+                    iface: &link.name,
                     up: link.up,
                 },
             )
             .collect();
-        for i in 0..self.router.instances().len() {
-            let c = self.router.instances()[i].config();
-            let dont_track = self
-                .cfg
-                .vrrp_instance(&c.name)
-                .is_some_and(|x| x.dont_track_primary);
-            if c.interface == link.name && !dont_track {
-                outs.extend(self.router.handle(now, i, Input::Link { up: link.up }));
-            }
-        }
         self.act(outs).await;
     }
 
-    /// Carries out the router's outputs, in order.
-    async fn act(&mut self, outs: Vec<(usize, Output)>) {
-        let was_master = self.any_master();
-        for (i, out) in outs {
+    /// Carries out the director's outputs, in order.
+    async fn act(&mut self, outs: Vec<Output>) {
+        for out in outs {
+            self.events.output(&out);
             match out {
-                Output::Send(t) => {
-                    let fam = Family::of(&t.src);
-                    let Some((sock, _)) = self.sockets.get(&(t.interface.clone(), fam)) else {
+                Output::Send {
+                    iface,
+                    src,
+                    dst,
+                    message,
+                } => {
+                    let fam = Family::of(&src);
+                    let Some((sock, _)) = self.sockets.get(&(iface.clone(), fam)) else {
                         continue;
                     };
                     let r = match fam {
-                        Family::V4 => {
-                            sock.send(t.src, t.dst, &ip::datagram(t.src, t.dst, &t.message))
-                                .await
-                        }
-                        Family::V6 => sock.send(t.src, t.dst, &t.message).await,
+                        Family::V4 => sock.send(src, dst, &ip::datagram(src, dst, &message)).await,
+                        Family::V6 => sock.send(src, dst, &message).await,
                     };
                     if let Err(e) = r {
-                        tracing::warn!("vrrp send on {} to {}: {e}", t.interface, t.dst);
+                        tracing::warn!("vrrp send on {iface} to {dst}: {e}");
                     }
                 }
-                Output::AddVip(v) => {
-                    let dev = self.vip_dev(i, &v);
-                    match self.links.get(&dev) {
-                        Some(l) => {
-                            if let Err(e) = self.net.add_vip(l.index, &v).await {
-                                tracing::error!("vip add {v} dev={dev}: {e}");
-                            }
+                Output::AddVip { dev, vip } => match self.links.get(&dev) {
+                    Some(l) => {
+                        if let Err(e) = self.net.add_vip(l.index, &vip).await {
+                            tracing::error!("vip add {vip} dev={dev}: {e}");
                         }
-                        None => tracing::error!("vip add {v}: interface {dev} unknown"),
                     }
-                }
-                Output::DelVip(v) => {
-                    if self.keep_vips_on_stop {
-                        continue;
-                    }
-                    let dev = self.vip_dev(i, &v);
+                    None => tracing::error!("vip add {vip}: interface {dev} unknown"),
+                },
+                Output::DelVip { dev, vip } => {
                     if let Some(l) = self.links.get(&dev)
-                        && let Err(e) = self.net.del_addr(l.index, v.addr).await
+                        && let Err(e) = self.net.del_addr(l.index, vip.addr).await
                     {
-                        tracing::error!("vip del {v} dev={dev}: {e}");
+                        tracing::error!("vip del {vip} dev={dev}: {e}");
                     }
                 }
-                Output::Announce { addr, interface } => {
-                    let Some(l) = self.links.get(&interface) else {
+                Output::Announce { dev, addr } => {
+                    let Some(l) = self.links.get(&dev) else {
                         continue;
                     };
                     let Some(mac) = l.mac else { continue };
-                    let router = addr.is_ipv6() && announce::forwards_ipv6(&interface);
+                    let router = addr.is_ipv6() && announce::forwards_ipv6(&dev);
                     if let Err(e) = self.announcer.announce(l.index, mac, addr, router) {
-                        tracing::warn!("announce {addr} on {interface}: {e}");
+                        tracing::warn!("announce {addr} on {dev}: {e}");
                     }
                 }
-                Output::Notify(n) => self.notifier.vrrp(&self.cfg, &n, &self.policy),
+                Output::Notify(run) => {
+                    self.notifier
+                        .run(run.command, run.args, run.what, &self.policy)
+                }
+                Output::Mastership(m) => {
+                    let _ = self.master_tx.send(m);
+                }
+                Output::ReloadRefused(why) => tracing::error!("reload refused: {why}"),
                 Output::Trace(e) => log::event(&e),
+                // The balancing half's requests never come from this half.
+                Output::Probe { .. } | Output::Ipvs(_) | Output::IpvsDump => {}
             }
         }
-        let master = self.any_master();
-        if master != was_master {
-            let _ = self.master_tx.send(master);
-        }
     }
 
-    fn vip_dev(&self, i: usize, v: &vrrp::Vip) -> String {
-        v.dev.clone().unwrap_or_else(|| {
-            self.router
-                .instances()
-                .get(i)
-                .map_or_else(String::new, |x| x.config().interface.clone())
-        })
-    }
-
-    fn any_master(&self) -> bool {
-        self.router
-            .instances()
-            .iter()
-            .any(|i| i.state() == State::Master)
-    }
-
-    /// Applies a new configuration as a diff (see [`reload`]).
+    /// Applies a new configuration as keepalived's reload does (the
+    /// director keeps the state of instances still configured).
     async fn reload(&mut self, cfg: Arc<Config>) -> Result<(), String> {
-        let resolved = resolve(&self.net, &cfg).await?;
-        for (name, l) in &resolved.links {
-            self.links.entry(name.clone()).or_insert_with(|| l.clone());
+        let (facts, links) = host(&self.net, &cfg).await?;
+        for (name, l) in links {
+            self.links.entry(name).or_insert(l);
         }
-        self.open_sockets(&resolved.configs)?;
-        let old_cfgs: Vec<InstanceConfig> = self
-            .router
-            .instances()
-            .iter()
-            .map(|i| i.config().clone())
-            .collect();
-        let plan = reload::plan_instances(&old_cfgs, resolved.configs);
         let now = self.clock.now();
-        // Stop what goes (with the old config's notify scripts).
-        let mut outs = Vec::new();
-        for &i in &plan.stop {
-            outs.extend(self.router.handle(now, i, Input::Shutdown));
+        let outs: Vec<Output> = self
+            .director
+            .handle(
+                now,
+                Input::Reload {
+                    config: cfg.clone(),
+                    host: &facts,
+                },
+            )
+            .collect();
+        if let Some(Output::ReloadRefused(why)) =
+            outs.iter().find(|o| matches!(o, Output::ReloadRefused(_)))
+        {
+            return Err(why.clone());
         }
-        self.act(outs).await;
         self.cfg = cfg.clone();
         self.policy = Policy::of(&cfg);
-        self.trackers.apply(&cfg, &self.policy);
-        let mut old: Vec<Option<Instance>> = std::mem::take(&mut self.router)
-            .into_instances()
-            .into_iter()
-            .map(Some)
-            .collect();
-        let mut fresh = Vec::new();
-        let mut instances = Vec::new();
-        let (mut kept, mut started) = (0, 0);
-        for (n, slot) in plan.slots.into_iter().enumerate() {
-            match slot {
-                Slot::Keep(i) => {
-                    kept += 1;
-                    instances.push(old[i].take().expect("each old instance kept once"));
-                }
-                Slot::Start(c) => {
-                    started += 1;
-                    fresh.push(n);
-                    instances.push(Instance::new(*c));
-                }
-            }
-        }
-        self.router = Router::new(instances);
-        let mut outs = Vec::new();
-        for &n in &fresh {
-            self.prime(n, now);
-            outs.extend(self.router.handle(now, n, Input::Start));
-        }
+        // New sockets before the outputs (a new instance's first advert),
+        // old ones closed after them (a removed master's priority 0).
+        let opened = self.open_sockets();
         self.act(outs).await;
+        self.prune_sockets();
+        opened?;
+        self.trackers.apply(&cfg, &self.policy);
+        let r = self.director.last_reload();
         tracing::info!(
-            "reload vrrp kept={kept} started={started} stopped={}",
-            plan.stop.len()
+            "reload vrrp kept={} started={} stopped={}",
+            r.kept,
+            r.started,
+            r.stopped
         );
         Ok(())
     }
 
-    async fn shutdown(&mut self) {
+    async fn shutdown(&mut self, keep_vips: bool) {
         let now = self.clock.now();
-        let outs: Vec<_> = self.router.broadcast(now, Input::Shutdown).collect();
+        let outs: Vec<_> = self
+            .director
+            .handle(
+                now,
+                Input::Shutdown {
+                    keep_vips,
+                    keep_ipvs: true,
+                },
+            )
+            .collect();
         self.act(outs).await;
         self.trackers.stop();
         self.notifier.flush().await;

@@ -96,6 +96,11 @@ impl Balancer {
         self.sync.actual()
     }
 
+    /// Whether an IPVS request (dump or ops) waits for its answer.
+    pub fn busy(&self) -> bool {
+        self.sync.busy()
+    }
+
     /// The table the config and the current health ask for.
     pub fn desired(&self) -> Table {
         let health = self.engine.health();

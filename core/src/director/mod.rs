@@ -20,9 +20,13 @@
 //! - [`host`]: the host's interfaces, and every instance resolved on them.
 //! - [`case`]: conformance cases as data (config, timed input, expected
 //!   output) and their runner.
+//! - `stream` (feature `serde`): the outputs worth judging a running
+//!   director by, as JSON lines.
 
 pub mod case;
 pub mod host;
+#[cfg(feature = "serde")]
+pub mod stream;
 
 mod balancer;
 mod io;
@@ -34,7 +38,7 @@ use std::time::Duration;
 pub use balancer::Balancer;
 pub use host::{Host, Interface};
 pub use io::{Input, Output, Run};
-pub use vrrp_side::{Vrrp, notify_runs, same_router};
+pub use vrrp_side::{ReloadSummary, Vrrp, notify_runs, same_router};
 
 use crate::check;
 use crate::config::Config;

@@ -14,9 +14,21 @@ use crate::time::Instant;
 use crate::trace;
 use crate::vrrp::{self, Instance, InstanceConfig, NotifyState, Router, State, TrackerId};
 
+/// What the last reload did with the instances.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReloadSummary {
+    /// Instances that carried on, state and all (changed in place or not).
+    pub kept: usize,
+    /// Instances started anew (new, or a change keepalived restarts for).
+    pub started: usize,
+    /// Instances stopped (removed, or replaced by a restart).
+    pub stopped: usize,
+}
+
 /// The VRRP half of a director.
 #[derive(Clone, Debug)]
 pub struct Vrrp {
+    last_reload: ReloadSummary,
     config: Arc<Config>,
     opts: Options,
     router: Router,
@@ -41,6 +53,7 @@ impl Vrrp {
             .map(|(n, i)| (n.clone(), i.up))
             .collect();
         Ok(Vrrp {
+            last_reload: ReloadSummary::default(),
             router: Router::new(cfgs.into_iter().map(Instance::new).collect()),
             config,
             opts,
@@ -66,6 +79,11 @@ impl Vrrp {
     /// The router (its unrouted counters).
     pub fn router(&self) -> &Router {
         &self.router
+    }
+
+    /// What the last reload did with the instances.
+    pub fn last_reload(&self) -> ReloadSummary {
+        self.last_reload
     }
 
     /// Whether some instance is master.
@@ -238,15 +256,27 @@ impl Vrrp {
                 && let Some(mut inst) = o.take()
             {
                 let cfg = inst.config().clone();
+                let was_fault = inst.state() == State::Fault;
                 gone.extend(
                     inst.handle(now, vrrp::Input::Shutdown)
-                        .map(|x| (x, cfg.clone()))
+                        .map(|x| (x, cfg.clone(), was_fault))
                         .collect::<Vec<_>>(),
                 );
             }
         }
-        for (out, cfg) in gone {
-            self.act_one(&cfg, out);
+        for (out, cfg, was_fault) in gone {
+            match out {
+                // keepalived's clear_diff_vrrp notifies a deleted instance
+                // as DELETED, sent as FAULT (send_instance_notifies): the
+                // generic `notify` only, not a stopping script, and
+                // nothing for an instance already in FAULT.
+                vrrp::Output::Notify(n) => {
+                    if !was_fault {
+                        self.out.extend(deleted_runs(&self.config, &n));
+                    }
+                }
+                out => self.act_one(&cfg, out),
+            }
         }
         self.config = config;
         let mut instances = Vec::new();
@@ -267,6 +297,11 @@ impl Vrrp {
                 }
             }
         }
+        self.last_reload = ReloadSummary {
+            kept: instances.len() - fresh.len(),
+            started: fresh.len(),
+            stopped: taken.iter().filter(|t| !**t).count(),
+        };
         self.router = Router::new(instances);
         self.act(outs);
         if self.started {
@@ -289,6 +324,9 @@ impl Vrrp {
 
     fn act_one(&mut self, cfg: &InstanceConfig, o: vrrp::Output) {
         match o {
+            // keepalived --dont-release-vrrp: no priority-0 advert on stop
+            // (vrrp_terminate_phase1 skips restore_vrrp_interfaces).
+            vrrp::Output::Send(_) if self.stopping_keeps_vips => {}
             vrrp::Output::Send(t) => self.out.push(Output::Send {
                 iface: t.interface,
                 src: t.src,
@@ -349,6 +387,29 @@ pub fn same_router(a: &InstanceConfig, b: &InstanceConfig) -> bool {
         && (!a.is_unicast() || a.src == b.src)
 }
 
+/// The scripts an instance removed by a reload runs: the generic
+/// `notify` with `INSTANCE NAME FAULT PRIORITY` (keepalived's default for
+/// a deleted instance).
+fn deleted_runs(cfg: &Config, n: &vrrp::Notify) -> Vec<Output> {
+    let Some(c) = cfg
+        .vrrp_instance(&n.instance)
+        .and_then(|i| i.notify.any.as_ref())
+    else {
+        return Vec::new();
+    };
+    vec![Output::Notify(Run {
+        command: c.clone(),
+        args: vec![
+            "INSTANCE".to_string(),
+            n.instance.clone(),
+            NotifyState::Fault.keepalived_name().to_string(),
+            n.priority.to_string(),
+        ],
+        what: format!("vrrp/{} state=DELETED", n.instance),
+        stopping: false,
+    })]
+}
+
 /// The scripts a VRRP notification runs, as keepalived's
 /// `notify_instance_exec` runs them: the state's own script
 /// (`notify_master`, `notify_backup`, `notify_fault`, `notify_stop`) with
@@ -392,4 +453,35 @@ pub fn notify_runs(cfg: &Config, n: &vrrp::Notify) -> Vec<Run> {
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notify_runs_specific_then_generic_with_four_arguments() {
+        let text = "vrrp_instance apache {\n interface eth0\n virtual_router_id 51\n \
+                    notify_master \"/bin/echo m 'a b'\"\n notify /bin/n.sh\n \
+                    virtual_ipaddress { 192.0.2.160 }\n}\n";
+        let p = crate::config::parse_str("t.conf", text);
+        let cfg = p.config.unwrap_or_else(|| panic!("{:?}", p.diagnostics));
+        let n = vrrp::Notify {
+            instance: "apache".into(),
+            state: NotifyState::Master,
+            priority: 100,
+        };
+        let runs = notify_runs(&cfg, &n);
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0].command.args, vec!["/bin/echo", "m", "a b"]);
+        assert!(runs[0].args.is_empty());
+        assert_eq!(runs[1].command.args, vec!["/bin/n.sh"]);
+        assert_eq!(runs[1].args, vec!["INSTANCE", "apache", "MASTER", "100"]);
+        assert_eq!(runs[1].what, "vrrp/apache state=MASTER");
+        let b = vrrp::Notify {
+            state: NotifyState::Backup,
+            ..n
+        };
+        assert_eq!(notify_runs(&cfg, &b).len(), 1);
+    }
 }

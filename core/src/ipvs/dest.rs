@@ -8,6 +8,7 @@ use super::service::addr_bits;
 
 /// How packets reach a destination.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ForwardMethod {
     /// NAT (`-m`, keepalived `lb_kind NAT`).
     Masq,
@@ -69,6 +70,7 @@ impl fmt::Display for ForwardMethod {
 
 /// What identifies a destination within its service: address and port.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct DestKey {
     /// Real server address.
     pub addr: IpAddr,
@@ -114,6 +116,7 @@ impl fmt::Display for DestKey {
 
 /// What can change on a destination without recreating it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Dest {
     /// How packets reach it.
     pub forward: ForwardMethod,

@@ -11,6 +11,7 @@ use crate::trace::Fields;
 
 /// Something the IPVS side did or saw.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Event {
     /// An op sent to the kernel: `ipvs add-dest svc=... rs=... fwd=route weight=1`.
     Op(Op),

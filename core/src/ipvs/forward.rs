@@ -24,6 +24,7 @@ use crate::time::Instant;
 
 /// A connection's identifier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ConnId(u64);
 
 impl ConnId {

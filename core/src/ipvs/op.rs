@@ -9,6 +9,7 @@ use super::service::{Family, Protocol, Service, ServiceKey};
 
 /// One IPVS control command.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Op {
     /// Create a service (no destinations yet).
     AddService {

@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 /// A transport protocol an address-based virtual service matches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Protocol {
     /// TCP (IP protocol 6).
     Tcp,
@@ -55,6 +56,7 @@ impl fmt::Display for Protocol {
 
 /// An address family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Family {
     /// IPv4 (`AF_INET`).
     Inet,
@@ -87,6 +89,7 @@ impl Family {
 /// services before fwmark services, then family, protocol, address, port
 /// (fwmark services by mark, then family).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ServiceKey {
     /// A `-t`/`-u`/`--sctp-service` service.
     Addr {
@@ -230,6 +233,7 @@ impl fmt::Display for ServiceKey {
 
 /// An IPVS scheduler, by the name the kernel module registers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Scheduler {
     /// Round robin.
     Rr,
@@ -332,6 +336,7 @@ impl FromStr for Scheduler {
 /// The service flags that are configuration (not the kernel's internal
 /// `HASHED`, and not `PERSISTENT`, which [`Service::persistence`] carries).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ServiceFlags(u32);
 
 impl ServiceFlags {
@@ -401,6 +406,7 @@ impl std::ops::BitOrAssign for ServiceFlags {
 /// The persistence netmask, in the kernel's encoding: for IPv4 the mask
 /// itself (`0xffffffff` = /32), for IPv6 a prefix length (128 = /128).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Netmask(pub u32);
 
 impl Netmask {
@@ -458,6 +464,7 @@ impl Netmask {
 /// Client affinity: connections from one client network stick to one
 /// destination while a template lives.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Persistence {
     /// Template lifetime in seconds (`persistence_timeout`, `-p`).
     pub timeout: u32,
@@ -480,6 +487,7 @@ impl Persistence {
 
 /// What can change on a service without recreating it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Service {
     /// The scheduler.
     pub scheduler: Scheduler,

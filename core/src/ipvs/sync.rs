@@ -110,11 +110,16 @@ impl Sync {
         self.retired.extend(keys);
     }
 
-    /// The desired table is now `want`.
+    /// The desired table is now `want`: a new sync (its own rounds; ops
+    /// an earlier sync left refused are tried again).
     pub fn want(&mut self, now: Instant, want: Table) -> std::vec::Drain<'_, SyncOutput> {
         self.want = want;
         match self.phase {
-            Phase::Idle => self.plan(now),
+            Phase::Idle => {
+                self.rounds = 0;
+                self.refused.clear();
+                self.plan(now)
+            }
             _ => self.dirty = true,
         }
         self.out.drain(..)
@@ -277,5 +282,106 @@ impl Sync {
         {
             self.next_resync = Some(now + every);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipvs::{Dest, DestKey, ForwardMethod, Scheduler, Service, ServiceEntry};
+
+    fn key() -> ServiceKey {
+        ServiceKey::tcp("192.0.2.160".parse().unwrap(), 80)
+    }
+
+    fn table(dests: &[u8]) -> Table {
+        let mut e = ServiceEntry::new(Service::new(Scheduler::Rr));
+        for d in dests {
+            e.insert_dest(
+                DestKey::new(format!("192.0.2.{d}").parse().unwrap(), 80),
+                Dest::new(ForwardMethod::Route, 1),
+            );
+        }
+        [(key(), e)].into_iter().collect()
+    }
+
+    /// Drives `s` like a kernel holding `kernel` that refuses `refuse`;
+    /// the requests made (Dump / Apply) in order.
+    fn drive(
+        s: &mut Sync,
+        kernel: &mut Table,
+        first: Vec<SyncOutput>,
+        refuse: &[Op],
+    ) -> Vec<SyncOutput> {
+        let now = Instant::ZERO;
+        let mut seen = Vec::new();
+        let mut queue = first;
+        while !queue.is_empty() {
+            let mut next = Vec::new();
+            for o in queue {
+                match &o {
+                    SyncOutput::Dump => next.extend(s.dumped(now, Ok(kernel.clone()))),
+                    SyncOutput::Apply(ops) => {
+                        let mut refused = Vec::new();
+                        for op in ops {
+                            if refuse.contains(op) {
+                                refused.push((op.clone(), "ENOENT".to_string()));
+                            } else {
+                                apply_one(kernel, op).unwrap();
+                            }
+                        }
+                        next.extend(s.applied(now, refused));
+                    }
+                    _ => continue,
+                }
+                seen.push(o);
+            }
+            queue = next;
+        }
+        seen
+    }
+
+    #[test]
+    fn an_op_refused_in_one_sync_is_tried_again_in_the_next() {
+        let mut s = Sync::new(None);
+        let mut k = Table::new();
+        let first: Vec<_> = s.full(Instant::ZERO, table(&[152])).collect();
+        drive(&mut s, &mut k, first, &[]);
+        let add = Op::AddDest {
+            service: key(),
+            dest: DestKey::new("192.0.2.153".parse().unwrap(), 80),
+            params: Dest::new(ForwardMethod::Route, 1),
+        };
+        let first: Vec<_> = s.want(Instant::ZERO, table(&[152, 153])).collect();
+        drive(&mut s, &mut k, first, std::slice::from_ref(&add));
+        assert_eq!(k, table(&[152]), "refused this time");
+        // Another change: the refused op goes again, and is taken.
+        let first: Vec<_> = s.want(Instant::ZERO, table(&[152, 153])).collect();
+        let reqs = drive(&mut s, &mut k, first, &[]);
+        assert_eq!(reqs, [SyncOutput::Apply(vec![add])]);
+        assert_eq!(k, table(&[152, 153]));
+    }
+
+    #[test]
+    fn rounds_count_per_sync_so_a_late_refusal_still_rereads() {
+        let mut s = Sync::new(None);
+        let mut k = Table::new();
+        let first: Vec<_> = s.full(Instant::ZERO, table(&[152])).collect();
+        drive(&mut s, &mut k, first, &[]);
+        for d in [&[152, 153][..], &[152], &[152, 153], &[152]] {
+            let first: Vec<_> = s.want(Instant::ZERO, table(d)).collect();
+            drive(&mut s, &mut k, first, &[]);
+        }
+        // Removed behind its back; the edit it sends next is refused: the
+        // table is read again (not given up on as too many rounds).
+        k = table(&[152]);
+        let del = Op::DelDest {
+            service: key(),
+            dest: DestKey::new("192.0.2.152".parse().unwrap(), 80),
+        };
+        k.service_mut(&key()).unwrap().remove_dest(&DestKey::new("192.0.2.152".parse().unwrap(), 80));
+        let first: Vec<_> = s.want(Instant::ZERO, table(&[])).collect();
+        let reqs = drive(&mut s, &mut k, first, std::slice::from_ref(&del));
+        assert!(reqs.contains(&SyncOutput::Dump), "{reqs:?}");
     }
 }

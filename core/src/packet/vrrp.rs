@@ -83,6 +83,7 @@ impl fmt::Display for Version {
 
 /// An advertisement interval in the unit its version carries on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Interval {
     /// VRRPv2: whole seconds, 1..=255.
     Seconds(u8),

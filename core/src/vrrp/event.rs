@@ -9,6 +9,7 @@ use crate::trace::Fields;
 
 /// Why an instance changed state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Reason {
     /// Start-up (Initialize to Backup or Fault).
     Startup,
@@ -57,6 +58,7 @@ impl fmt::Display for Reason {
 
 /// Why gratuitous ARPs / NAs were sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum GarpCause {
     /// On becoming master.
     BecomeMaster,
@@ -84,6 +86,7 @@ impl GarpCause {
 
 /// What happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum EventKind {
     /// A state transition.
     State {
@@ -155,6 +158,7 @@ pub enum EventKind {
 
 /// An event of one instance: component `vrrp/<instance>`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Event {
     /// The instance name.
     pub instance: String,

@@ -249,14 +249,18 @@ impl Instance {
             self.transition(State::Fault, Reason::Startup);
             return;
         }
-        self.transition(State::Backup, Reason::Startup);
         if self.cfg.is_owner() {
+            // keepalived's vrrp_init_state moves the owner to BACKUP
+            // silently (no notify) on its way to MASTER.
+            self.state = State::Backup;
+            self.trace_state(State::Initialize, State::Backup, Reason::Startup);
             self.become_master(now, Reason::AddressOwner);
-        } else {
-            // `state MASTER` below 255 waits like a backup (keepalived 2.2.7).
-            let d = self.master_down_interval();
-            self.arm_backup(now, d, Reason::MasterDownTimeout);
+            return;
         }
+        self.transition(State::Backup, Reason::Startup);
+        // `state MASTER` below 255 waits like a backup (keepalived 2.2.7).
+        let d = self.master_down_interval();
+        self.arm_backup(now, d, Reason::MasterDownTimeout);
     }
 
     fn timer_fired(&mut self, now: Instant) {
@@ -286,6 +290,12 @@ impl Instance {
             Ok(a) => a,
             Err(r) => {
                 self.reject(meta.src, r);
+                // keepalived's vrrp_dispatcher_read re-arms the instance's
+                // timer after any packet it was handed, valid or not: a
+                // master's next advert comes an interval after it.
+                if self.state == State::Master && !self.cfg.lower_prio_no_advert {
+                    self.timer = Some(now + self.cfg.interval.as_duration());
+                }
                 return;
             }
         };
@@ -419,7 +429,13 @@ impl Instance {
                 self.leave_fault(now);
             }
             (State::Fault, true) => self.set_priority(now, cause),
-            (State::Master, true) => self.leave_master(now, State::Fault, Reason::Fault, true),
+            (State::Master, true) => {
+                // keepalived's down_instance: vrrp_state_leave_master sends
+                // priority 0 for FAULT, and vrrp_restore_interface again.
+                self.send_advert(PRIORITY_STOP);
+                self.stats.priority_zero_sent += 1;
+                self.leave_master(now, State::Fault, Reason::Fault, true)
+            }
             (State::Backup, true) => {
                 self.timer = None;
                 self.transition(State::Fault, Reason::Fault);
@@ -489,12 +505,10 @@ impl Instance {
     fn leave_fault(&mut self, now: Instant) {
         self.master_interval = self.cfg.interval;
         self.transition(State::Backup, Reason::FaultCleared);
-        let d = if self.cfg.is_owner() {
-            // keepalived: the owner waits one interval plus skew.
-            self.cfg.interval.as_duration() + timers::skew(self.master_interval, self.priority)
-        } else {
-            self.master_down_interval()
-        };
+        // keepalived's try_up_instance shortens the wait for an owner only
+        // while it still wants MASTER; a fault has made it want FAULT, so
+        // every instance, owner or not, waits the master-down interval.
+        let d = self.master_down_interval();
         self.arm_backup(now, d, Reason::MasterDownTimeout);
     }
 

@@ -8,6 +8,7 @@ use crate::packet::vrrp::Interval;
 
 /// A reason to discard a received advert.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Reject {
     /// The message is shorter or longer than its header says.
     PacketLength {

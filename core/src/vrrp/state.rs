@@ -4,6 +4,7 @@ use std::fmt;
 
 /// A VRRP instance's state (RFC 5798 section 6.4, plus keepalived's FAULT).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum State {
     /// Not started, or shut down.
     Initialize,

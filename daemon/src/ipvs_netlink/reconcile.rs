@@ -1,22 +1,16 @@
-//! Keeping the kernel's table in line with the one the config asks for.
-//!
-//! [`sync`] is one reconciliation: (on a full sync) one dump of the
-//! kernel's table, core's [`ipvs::plan`] against the desired table, and
-//! only the ops it gives. Between full syncs the table vigild believes in
-//! is its own model, updated with every op the kernel accepted, so a
-//! health change costs its ops and nothing else. A full sync runs at start,
-//! on reload, every [`resync_interval`] (catching edits made behind
-//! vigild's back to services it owns) and whenever the kernel refuses an
-//! op: then the table is read again and diffed again, up to [`MAX_ROUNDS`]
-//! times, an op refused twice is not sent a third time, and what is left
-//! is reported. Services vigild does not own are never touched (they are
-//! reported once as foreign).
+//! Keeping the kernel's table in line with the one the config asks for,
+//! synchronously: [`sync`] drives core's [`ipvs::Sync`] (the one place
+//! that decides what to read, plan and send) against an [`IpvsBackend`]
+//! until it has nothing more to ask. vigild's check side drives the same
+//! state machine inside its [`vigil_core::director::Balancer`]; this
+//! driver serves the IPVS lane's tests and benchmarks, which talk to a
+//! kernel directly.
 
-use std::collections::BTreeSet;
-use std::sync::Mutex;
+use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 
-use vigil_core::ipvs::{self, Op, ServiceKey, Table};
+use vigil_core::ipvs::{self, Op, ServiceKey, SyncOutput, Table};
+use vigil_core::time::Instant;
 use vigil_core::trace;
 
 use crate::ipvs_backend::{BackendError, IpvsBackend};
@@ -30,14 +24,15 @@ pub const RESYNC_INTERVAL: Duration = Duration::from_secs(30);
 pub const RESYNC_VAR: &str = "VIGILD_IPVS_RESYNC";
 
 /// Dump-and-diff rounds one sync makes before it gives up until the next.
-pub const MAX_ROUNDS: u32 = 3;
+pub const MAX_ROUNDS: u32 = ipvs::MAX_ROUNDS;
 
 /// Ops (and refusals) one round logs one by one; a larger round (a first
 /// load of thousands of services) is logged as counts per kind, since a
 /// line per op would cost more than the ops themselves.
 pub const LOG_OPS_MAX: usize = 256;
 
-fn summary<'a>(ops: impl Iterator<Item = &'a Op>) -> String {
+/// `count=N verb=n …` for a batch of ops too large to list.
+pub fn summary<'a>(ops: impl Iterator<Item = &'a Op>) -> String {
     let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
     let mut n = 0;
     for op in ops {
@@ -77,121 +72,80 @@ pub struct SyncReport {
     pub dump_error: Option<String>,
 }
 
-static FOREIGN_SEEN: Mutex<BTreeSet<ServiceKey>> = Mutex::new(BTreeSet::new());
-
-fn report_foreign(foreign: &[ServiceKey]) {
-    let Ok(mut seen) = FOREIGN_SEEN.lock() else {
-        return;
-    };
-    let now: BTreeSet<ServiceKey> = foreign.iter().copied().collect();
-    for k in now.difference(&seen) {
-        log::event(&trace::Event::Ipvs(ipvs::Event::Foreign(*k)));
-    }
-    *seen = now;
-}
-
 /// Brings `backend`'s table to `want`, touching only the services in
-/// `want` and in `retired`; `actual` is vigild's belief of the kernel's
-/// table, read afresh first when `full`. Every op and every refusal is
-/// logged.
+/// `want` and in `retired`; `state` is the sync's belief of the kernel's
+/// table (kept between calls), read afresh first when `full`. Every op
+/// and every refusal is logged.
 pub fn sync(
     backend: &mut dyn IpvsBackend,
-    actual: &mut Table,
+    state: &mut ipvs::Sync,
     want: &Table,
     retired: &BTreeSet<ServiceKey>,
     full: bool,
 ) -> SyncReport {
+    let now = Instant::ZERO;
     let mut r = SyncReport::default();
-    let mut need_dump = full;
-    let mut refused_ops: Vec<Op> = Vec::new();
-    while r.rounds < MAX_ROUNDS {
-        r.rounds += 1;
-        if need_dump {
-            match backend.dump() {
+    state.retire(retired.iter().copied());
+    let mut outs: VecDeque<SyncOutput> = if full {
+        state.full(now, want.clone()).collect()
+    } else {
+        state.want(now, want.clone()).collect()
+    };
+    let mut quiet = false;
+    while let Some(o) = outs.pop_front() {
+        let more: Vec<SyncOutput> = match o {
+            SyncOutput::Dump => match backend.dump() {
                 Ok(t) => {
-                    *actual = t;
                     r.dumps += 1;
+                    state.dumped(now, Ok(t)).collect()
                 }
                 Err(e) => {
-                    tracing::error!("{e}; the next resync retries");
-                    r.dump_error = Some(e.error);
-                    return r;
+                    r.dump_error = Some(e.error.clone());
+                    state.dumped(now, Err(e.to_string())).collect()
                 }
-            }
-        }
-        let plan = ipvs::plan(actual, want, retired);
-        if need_dump {
-            r.foreign = plan.foreign.clone();
-            report_foreign(&plan.foreign);
-        }
-        // An op the kernel already refused in this sync, against a table
-        // read since, would be refused again: leave it to the next resync.
-        let ops: Vec<Op> = plan
-            .ops
-            .into_iter()
-            .filter(|op| !refused_ops.contains(op))
-            .collect();
-        if ops.is_empty() {
-            r.converged = refused_ops.is_empty();
-            break;
-        }
-        if ops.len() <= LOG_OPS_MAX {
-            for op in &ops {
-                log::event(&trace::Event::Ipvs(ipvs::Event::Op(op.clone())));
-            }
-        } else {
-            tracing::info!("ipvs ops {} (not listed one by one)", summary(ops.iter()));
-        }
-        let errs = backend.apply(&ops);
-        r.sent += ops.len();
-        need_dump = !errs.is_empty();
-        for op in &ops {
-            if errs.iter().any(|e| e.op.as_ref() == Some(op)) {
-                continue;
-            }
-            if ipvs::apply_one(actual, op).is_err() {
-                // The kernel took an op the model would not: the model is
-                // wrong, read the kernel again.
-                need_dump = true;
-            }
-        }
-        for (i, e) in errs.iter().enumerate() {
-            if let Some(op) = &e.op {
-                if i < LOG_OPS_MAX {
-                    log::event(&trace::Event::Ipvs(ipvs::Event::Refused {
-                        op: op.clone(),
-                        error: e.error.clone(),
-                    }));
+            },
+            SyncOutput::Apply(ops) => {
+                r.rounds += 1;
+                r.sent += ops.len();
+                if quiet {
+                    tracing::info!("ipvs ops {} (not listed one by one)", summary(ops.iter()));
                 }
-                refused_ops.push(op.clone());
-            } else {
-                tracing::error!("ipvs: {e}");
+                let errs = backend.apply(&ops);
+                let mut refused = Vec::new();
+                for e in &errs {
+                    match &e.op {
+                        Some(op) => refused.push((op.clone(), e.error.clone())),
+                        None => tracing::error!("ipvs: {e}"),
+                    }
+                }
+                r.refused.extend(errs);
+                state.applied(now, refused).collect()
             }
+            SyncOutput::Event(ipvs::Event::Op(_)) if quiet => Vec::new(),
+            SyncOutput::Event(e) => {
+                if let ipvs::Event::Foreign(k) = &e {
+                    r.foreign.push(*k);
+                }
+                log::event(&trace::Event::Ipvs(e));
+                Vec::new()
+            }
+            SyncOutput::Stuck(why) => {
+                log::event(&trace::Event::Ipvs(ipvs::Event::Stuck(why)));
+                Vec::new()
+            }
+        };
+        let ops = more
+            .iter()
+            .filter(|o| matches!(o, SyncOutput::Event(ipvs::Event::Op(_))))
+            .count();
+        if ops > 0 {
+            quiet = ops > LOG_OPS_MAX;
         }
-        if errs.len() > LOG_OPS_MAX {
-            tracing::error!(
-                "ipvs refused {} more op(s): {}",
-                errs.len() - LOG_OPS_MAX,
-                summary(errs[LOG_OPS_MAX..].iter().filter_map(|e| e.op.as_ref()))
-            );
-        }
-        r.refused.extend(errs);
-        if !need_dump {
-            r.converged = true;
-            break;
+        for m in more.into_iter().rev() {
+            outs.push_front(m);
         }
     }
-    if !r.converged {
-        tracing::error!(
-            "ipvs: table not in line after {} round(s): {} op(s) refused{}; the next resync retries",
-            r.rounds,
-            r.refused.len(),
-            r.refused
-                .first()
-                .map(|e| format!(" (first: {e})"))
-                .unwrap_or_default()
-        );
-    }
+    r.converged = ipvs::plan(state.actual(), want, retired).ops.is_empty();
     r
 }
 
@@ -266,11 +220,11 @@ mod tests {
     #[test]
     fn incremental_syncs_do_not_dump_and_resyncs_write_nothing_in_sync() {
         let mut b = fake();
-        let mut actual = Table::new();
+        let mut actual = ipvs::Sync::new(None);
         let w = want(&[(152, 1), (153, 1)]);
         let r = sync(&mut b, &mut actual, &w, &BTreeSet::new(), true);
         assert_eq!((r.dumps, r.sent, r.converged), (1, 3, true));
-        assert_eq!(actual, w);
+        assert_eq!(actual.actual(), &w);
         // A health change: ops only, no dump.
         let w2 = want(&[(152, 1)]);
         let r = sync(&mut b, &mut actual, &w2, &BTreeSet::new(), false);
@@ -286,7 +240,7 @@ mod tests {
     #[test]
     fn outside_edits_are_undone_at_resync_and_foreign_services_stay() {
         let mut b = fake();
-        let mut actual = Table::new();
+        let mut actual = ipvs::Sync::new(None);
         let w = want(&[(152, 1)]);
         sync(&mut b, &mut actual, &w, &BTreeSet::new(), true);
         // Outside: a destination added to our service, a service of its own.
@@ -316,7 +270,7 @@ mod tests {
     #[test]
     fn refusals_reread_and_rediff() {
         let mut b = fake();
-        let mut actual = Table::new();
+        let mut actual = ipvs::Sync::new(None);
         let w = want(&[(152, 1), (153, 1)]);
         sync(&mut b, &mut actual, &w, &BTreeSet::new(), true);
         // Behind vigild's back: .153 removed. Vigild's next edit of it
@@ -338,13 +292,13 @@ mod tests {
         assert_eq!(r.refused.len(), 1);
         assert_eq!((r.dumps, r.rounds, r.converged), (1, 2, true));
         assert_eq!(b.inner.dump().unwrap(), w2);
-        assert_eq!(actual, w2);
+        assert_eq!(actual.actual(), &w2);
     }
 
     #[test]
     fn a_permanent_refusal_is_not_retried_forever() {
         let mut b = fake();
-        let mut actual = Table::new();
+        let mut actual = ipvs::Sync::new(None);
         let w = want(&[(152, 1)]);
         let add = Op::AddService {
             key: key(),
@@ -365,7 +319,7 @@ mod tests {
         let r = sync(&mut b, &mut actual, &w, &BTreeSet::new(), true);
         assert!(!r.converged);
         assert_eq!(r.sent, 2, "each refused op sent once");
-        assert_eq!(r.rounds, 2);
+        assert_eq!((r.rounds, r.dumps), (1, 2));
         assert_eq!(r.refused[0].op.as_ref(), Some(&add));
     }
 

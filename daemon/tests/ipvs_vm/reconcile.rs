@@ -57,7 +57,7 @@ fn guest_reconcile_against_the_kernel() {
         ]);
         let foreign = ServiceKey::tcp("203.0.113.1".parse().unwrap(), 443);
 
-        let mut actual = Table::new();
+        let mut actual = vigil_core::ipvs::Sync::new(None);
         let w = want(&[(152, 1), (153, 1)]);
         let r = sync(&mut b, &mut actual, &w, &none, true);
         assert!(r.converged, "{r:?}");

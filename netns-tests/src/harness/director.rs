@@ -1,6 +1,7 @@
 //! A director's daemon in its namespace: vigild or keepalived (`--vrrp`),
 //! started, killed (SIGKILL), stopped (SIGTERM) and reloaded (SIGHUP) by
-//! pid, its log read line by line into the run's record.
+//! pid. vigild is judged from its event stream (`--events`, JSON lines
+//! on its standard output beside its log), keepalived from its log.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -11,7 +12,7 @@ use crate::ns::{Netns, Proc};
 use super::DirectorImpl;
 use super::keepalived_log::{InstanceInfo, KeepalivedLog};
 use super::live::Live;
-use super::vigild_log;
+use vigil_core::director::stream::Line;
 
 /// One director's daemon (at most one process at a time).
 pub struct Daemon {
@@ -83,11 +84,25 @@ impl Daemon {
         let proc = match self.imp {
             DirectorImpl::Vigild => ns.spawn_lines_env(
                 &bin,
-                &["-f", &conf, "-p", &pid, "-n", "-l", "-G"],
+                &[
+                    "-f",
+                    &conf,
+                    "-p",
+                    &pid,
+                    "-n",
+                    "-l",
+                    "-G",
+                    "--events",
+                    "/dev/stdout",
+                ],
                 &self.env,
                 &self.log(),
                 move |at, line| {
-                    if let Some(e) = vigild_log::parse(line) {
+                    // Event lines are JSON objects; log lines never start with '{'.
+                    if line.starts_with('{')
+                        && let Ok(ev) = serde_json::from_str::<Line>(line)
+                        && let Some(e) = ev.trace_event()
+                    {
                         l.lock().expect("not poisoned").director_event(idx, at, e);
                     }
                 },

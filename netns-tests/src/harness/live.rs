@@ -269,19 +269,27 @@ mod tests {
         l.director_event(
             0,
             t(1),
-            crate::harness::vigild_log::parse(
-                "vrrp/apache state from=backup to=master reason=master-down-timeout prio=100",
-            )
-            .unwrap(),
+            vigil_core::trace::Event::Vrrp(vigil_core::vrrp::Event {
+                instance: "apache".into(),
+                kind: vigil_core::vrrp::EventKind::State {
+                    from: State::Backup,
+                    to: State::Master,
+                    reason: vigil_core::vrrp::Reason::MasterDownTimeout,
+                    priority: 100,
+                },
+            }),
         );
         l.addr_line(0, t(2), "2: eth0    inet 192.0.2.160/32 scope global eth0");
         l.director_event(
             0,
             t(3),
-            crate::harness::vigild_log::parse(
-                "ipvs add-dest svc=tcp/192.0.2.160:80 rs=192.0.2.152:80 fwd=route weight=1",
-            )
-            .unwrap(),
+            vigil_core::trace::Event::Ipvs(vigil_core::ipvs::Event::Op(
+                vigil_core::ipvs::Op::AddDest {
+                    service: vigil_core::ipvs::ServiceKey::tcp("192.0.2.160".parse().unwrap(), 80),
+                    dest: vigil_core::ipvs::DestKey::new("192.0.2.152".parse().unwrap(), 80),
+                    params: vigil_core::ipvs::Dest::new(vigil_core::ipvs::ForwardMethod::Route, 1),
+                },
+            )),
         );
         l.lost(0, t(4));
         // The flush of the leftover VIP while down is not a change.

@@ -26,7 +26,6 @@ pub mod live;
 pub mod real_server;
 pub mod report;
 pub mod timing;
-pub mod vigild_log;
 
 use std::collections::BTreeMap;
 use std::fmt;

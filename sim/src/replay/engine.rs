@@ -1,6 +1,6 @@
-//! Feeds a core [`Router`] the capture: every peer's VRRP datagram at its
-//! capture time, its timers run in between, its daemon started, stopped
-//! and crashed when the real one was. The node's own packets are not
+//! Feeds core's VRRP director ([`director::Vrrp`]) the capture: every
+//! peer's VRRP datagram at its capture time, its timers run in between,
+//! its daemon started, stopped and crashed when the real one was. The node's own packets are not
 //! fed: they are what its replay is checked against. A peer's datagram
 //! behind AH is fed whole: the node rejects it and counts it
 //! (`ah_unsupported`), as AH is not supported.
@@ -8,11 +8,12 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use vigil_core::director::{self, Input, Output};
 use vigil_core::harness;
 use vigil_core::packet::Family;
 use vigil_core::time::Instant;
 use vigil_core::trace::{Event, Record};
-use vigil_core::vrrp::{self, Input, InstanceConfig, Output, Router, State, Stats, Unrouted};
+use vigil_core::vrrp::{self, InstanceConfig, State, Stats};
 
 use super::decode::{Decoded, What};
 use super::observe::{Life, LifeCause, LifeKind, Observation};
@@ -76,9 +77,17 @@ enum Step<'a> {
     Packet(usize),
 }
 
-/// Replays `d` through a node of `cfgs` at `node`, its life as `obs` says.
-pub fn run(d: &Decoded, node: IpAddr, cfgs: &[InstanceConfig], obs: &Observation) -> Replayed {
+/// Replays `d` through `proto` (a node's director, not started) at
+/// `node`, its life as `obs` says: each life of the daemon runs a fresh
+/// copy of it.
+pub fn run(d: &Decoded, node: IpAddr, proto: &director::Vrrp, obs: &Observation) -> Replayed {
     let name = node.to_string();
+    let cfgs: Vec<InstanceConfig> = proto
+        .instances()
+        .iter()
+        .map(|i| i.config().clone())
+        .collect();
+    let cfgs = &cfgs[..];
     let mut out = Replayed::default();
     let own = |a: IpAddr| a == node || cfgs.iter().any(|c| c.src == a);
     let mut steps: Vec<(i128, u8, usize, Step<'_>)> = Vec::new();
@@ -101,7 +110,7 @@ pub fn run(d: &Decoded, node: IpAddr, cfgs: &[InstanceConfig], obs: &Observation
         }
     }
     steps.sort_by_key(|s| (s.0, s.1, s.2));
-    let mut router: Option<Router> = None;
+    let mut router: Option<director::Vrrp> = None;
     let mut lives = 0;
     let end = instant(d.span);
     for (_, _, _, step) in &steps {
@@ -120,16 +129,23 @@ pub fn run(d: &Decoded, node: IpAddr, cfgs: &[InstanceConfig], obs: &Observation
                     lives += 1;
                     out.start = Some((at, l.cause.clone()));
                     fault(&mut out, at, &name, "start", &l.cause.to_string());
-                    let mut r =
-                        Router::new(cfgs.iter().cloned().map(vrrp::Instance::new).collect());
-                    let outs: Vec<_> = r.start(at).collect();
+                    let mut r = proto.clone();
+                    let outs: Vec<_> = r.handle(at, Input::Start).collect();
                     act(&mut out, cfgs, at, &name, outs);
                     router = Some(r);
                 }
                 LifeKind::Stop => {
                     if let Some(mut r) = router.take() {
                         fault(&mut out, at, &name, "stop", &l.cause.to_string());
-                        let outs: Vec<_> = r.broadcast(at, Input::Shutdown).collect();
+                        let outs: Vec<_> = r
+                            .handle(
+                                at,
+                                Input::Shutdown {
+                                    keep_vips: false,
+                                    keep_ipvs: false,
+                                },
+                            )
+                            .collect();
                         act(&mut out, cfgs, at, &name, outs);
                         keep_stats(&mut out, lives, &r);
                     }
@@ -157,20 +173,30 @@ pub fn run(d: &Decoded, node: IpAddr, cfgs: &[InstanceConfig], obs: &Observation
                         |c| c.interface.clone(),
                     );
                 out.fed += 1;
-                let received = match &d.packets[*i].what {
-                    What::Vrrp(v) => r.receive(at, &interface, v.meta, &v.message),
-                    What::AuthHeader { datagram, .. } => {
-                        r.receive_datagram(at, &interface, datagram)
-                    }
+                let before = unrouted(r);
+                let outs: Vec<_> = match &d.packets[*i].what {
+                    What::Vrrp(v) => r
+                        .handle(
+                            at,
+                            Input::Message {
+                                iface: &interface,
+                                meta: v.meta,
+                                message: &v.message,
+                            },
+                        )
+                        .collect(),
+                    What::AuthHeader { datagram, .. } => r
+                        .handle(
+                            at,
+                            Input::Datagram {
+                                iface: &interface,
+                                bytes: datagram,
+                            },
+                        )
+                        .collect(),
                     _ => continue,
                 };
-                let outs: Vec<_> = match received {
-                    Ok(o) => o.collect(),
-                    Err(Unrouted::UnknownVrid { .. } | Unrouted::Malformed(_)) => {
-                        out.unrouted += 1;
-                        Vec::new()
-                    }
-                };
+                out.unrouted += (unrouted(r) - before) as usize;
                 act(&mut out, cfgs, at, &name, outs);
             }
         }
@@ -182,15 +208,21 @@ pub fn run(d: &Decoded, node: IpAddr, cfgs: &[InstanceConfig], obs: &Observation
     out
 }
 
+/// Datagrams no instance took so far (another VRID, malformed).
+fn unrouted(r: &director::Vrrp) -> u64 {
+    let s = r.router().stats();
+    s.unknown_vrid + s.malformed
+}
+
 /// Runs the node's timers up to `until`, each at its deadline.
-fn advance(router: &mut Option<Router>, until: Instant, name: &str, out: &mut Replayed) {
+fn advance(router: &mut Option<director::Vrrp>, until: Instant, name: &str, out: &mut Replayed) {
     let Some(r) = router.as_mut() else { return };
     let cfgs: Vec<InstanceConfig> = r.instances().iter().map(|i| i.config().clone()).collect();
     // A deadline that does not move on would loop forever: bounded.
     for _ in 0..1_000_000 {
         match r.next_deadline() {
             Some(d) if d <= until => {
-                let outs: Vec<_> = r.timer(d).collect();
+                let outs: Vec<_> = r.handle(d, Input::Timer).collect();
                 act(out, &cfgs, d, name, outs);
             }
             _ => return,
@@ -198,26 +230,20 @@ fn advance(router: &mut Option<Router>, until: Instant, name: &str, out: &mut Re
     }
 }
 
-fn act(
-    out: &mut Replayed,
-    cfgs: &[InstanceConfig],
-    at: Instant,
-    name: &str,
-    outs: Vec<(usize, Output)>,
-) {
-    for (i, o) in outs {
+fn act(out: &mut Replayed, cfgs: &[InstanceConfig], at: Instant, name: &str, outs: Vec<Output>) {
+    for o in outs {
         match o {
-            Output::Send(_) => out.adverts += 1,
+            Output::Send { .. } => out.adverts += 1,
             Output::Announce { .. } => out.announcements += 1,
             Output::Trace(e) => {
                 if let Event::Vrrp(vrrp::Event {
+                    instance,
                     kind:
                         vrrp::EventKind::State {
                             from, to, reason, ..
                         },
-                    ..
                 }) = &e
-                    && i < cfgs.len()
+                    && let Some(i) = cfgs.iter().position(|c| c.name == *instance)
                 {
                     let c = &cfgs[i];
                     let md =
@@ -249,7 +275,7 @@ fn act(
                     event: e,
                 });
             }
-            Output::AddVip(_) | Output::DelVip(_) | Output::Notify(_) => {}
+            _ => {}
         }
     }
 }
@@ -265,7 +291,7 @@ fn fault(out: &mut Replayed, at: Instant, name: &str, action: &str, detail: &str
     });
 }
 
-fn keep_stats(out: &mut Replayed, life: usize, r: &Router) {
+fn keep_stats(out: &mut Replayed, life: usize, r: &director::Vrrp) {
     for i in r.instances() {
         out.stats
             .push((life, i.name().to_string(), i.stats().clone()));

@@ -26,9 +26,11 @@ pub mod verdict;
 
 use std::fmt::Write;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use vigil_core::config::Config;
+use vigil_core::director;
 use vigil_core::packet::MacAddr;
 use vigil_core::vrrp::InstanceConfig;
 
@@ -137,13 +139,31 @@ pub fn replay(
         Some(a) => a,
         None => infer_node(config, &instances, &d, config_name)?,
     };
-    let cfgs: Vec<InstanceConfig> = instances
+    // The node's director: the instances replayed, on a host whose every
+    // interface carries the node's address.
+    let mut only = config.clone();
+    only.vrrp_instances
+        .retain(|i| options.instance.as_ref().is_none_or(|n| *n == i.name));
+    let mut host = director::Host::default();
+    for iface in director::host::interfaces(&only) {
+        host.interfaces.insert(
+            iface,
+            director::Interface {
+                up: true,
+                addrs: vec![node],
+            },
+        );
+    }
+    let proto = director::Vrrp::new(Arc::new(only), &host, director::Options::default())
+        .map_err(|e| Error(format!("{config_name}: {e}")))?;
+    let cfgs: Vec<InstanceConfig> = proto
+        .instances()
         .iter()
-        .map(|i| InstanceConfig::from_config(config, i, node))
+        .map(|i| i.config().clone())
         .collect();
     let names: Vec<String> = cfgs.iter().map(|c| c.name.clone()).collect();
     let obs = observe::observe(&d, node, &options.macs, &cfgs, &options.starts);
-    let replayed = engine::run(&d, node, &cfgs, &obs);
+    let replayed = engine::run(&d, node, &proto, &obs);
     let skipped = skip::skipped(&d, &cfgs);
     let verdict = verdict::judge(&obs, &replayed, &names, options.tolerance, skipped);
     let text = render(
