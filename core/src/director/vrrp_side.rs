@@ -405,7 +405,7 @@ fn deleted_runs(cfg: &Config, n: &vrrp::Notify) -> Vec<Output> {
             NotifyState::Fault.keepalived_name().to_string(),
             n.priority.to_string(),
         ],
-        what: format!("vrrp/{} state=DELETED", n.instance),
+        what: format!("vrrp/{} state=FAULT", n.instance),
         stopping: false,
     })]
 }

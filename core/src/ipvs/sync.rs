@@ -379,7 +379,9 @@ mod tests {
             service: key(),
             dest: DestKey::new("192.0.2.152".parse().unwrap(), 80),
         };
-        k.service_mut(&key()).unwrap().remove_dest(&DestKey::new("192.0.2.152".parse().unwrap(), 80));
+        k.service_mut(&key())
+            .unwrap()
+            .remove_dest(&DestKey::new("192.0.2.152".parse().unwrap(), 80));
         let first: Vec<_> = s.want(Instant::ZERO, table(&[])).collect();
         let reqs = drive(&mut s, &mut k, first, std::slice::from_ref(&del));
         assert!(reqs.contains(&SyncOutput::Dump), "{reqs:?}");
