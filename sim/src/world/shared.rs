@@ -63,8 +63,9 @@ pub struct DirectorView {
 
 /// The whole shared state.
 pub struct World {
-    /// The scenario being run.
-    pub scenario: Scenario,
+    /// The scenario being run (shared: timeline actions and hosts read it
+    /// without copying it).
+    pub scenario: Rc<Scenario>,
     /// The seed of this run.
     pub seed: u64,
     /// Everything recorded.
@@ -103,7 +104,7 @@ impl World {
             arp: vec![BTreeMap::new(); scenario.clients.len()],
             planted: Default::default(),
             seed,
-            scenario,
+            scenario: Rc::new(scenario),
         }
     }
 
