@@ -323,9 +323,7 @@ impl Proc {
 
     /// Sends `signal` (e.g. "TERM", "KILL", "HUP") to it.
     pub fn signal(&self, signal: &str) {
-        let _ = Command::new("kill")
-            .args([format!("-{signal}"), self.pid().to_string()])
-            .status();
+        signal_pid(self.pid(), signal);
     }
 
     /// Waits up to `timeout` for it to exit; its exit code (None: killed
@@ -363,6 +361,33 @@ impl Drop for Proc {
 impl fmt::Display for Proc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} (pid {})", self.what, self.pid())
+    }
+}
+
+/// Sends `signal` (by name: "TERM", "KILL", "HUP", "INT", "STOP",
+/// "CONT", "USR1", "USR2") to process `pid` with one system call: no
+/// `kill` process in between whose start-up a loaded machine delays.
+pub fn signal_pid(pid: u32, signal: &str) {
+    let sig = match signal {
+        "TERM" => libc::SIGTERM,
+        "KILL" => libc::SIGKILL,
+        "HUP" => libc::SIGHUP,
+        "INT" => libc::SIGINT,
+        "STOP" => libc::SIGSTOP,
+        "CONT" => libc::SIGCONT,
+        "USR1" => libc::SIGUSR1,
+        "USR2" => libc::SIGUSR2,
+        other => panic!("signal {other}: not one this harness sends"),
+    };
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return;
+    };
+    if pid <= 0 {
+        return;
+    }
+    // SAFETY: kill(2) takes plain integers; a pid that is gone gives ESRCH.
+    unsafe {
+        libc::kill(pid, sig);
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::ns::{Netns, Proc};
 
@@ -137,18 +137,20 @@ impl Daemon {
 
     /// SIGKILL, as a crash: keepalived's parent is stopped first so that
     /// it neither respawns its VRRP child nor has it shut down cleanly.
-    pub fn kill(&mut self) {
-        let Some(mut p) = self.proc.take() else {
-            return;
-        };
+    /// When the SIGKILL went (none: nothing was running): from then on the
+    /// daemon sends nothing.
+    pub fn kill(&mut self) -> Option<SystemTime> {
+        let mut p = self.proc.take()?;
         if self.imp == DirectorImpl::Keepalived {
             p.signal("STOP");
             if let Some(child) = read_pid(&self.pid_file("-vrrp")) {
-                signal_pid(child, "KILL");
+                crate::ns::signal_pid(child, "KILL");
             }
         }
         p.signal("KILL");
+        let at = SystemTime::now();
         p.kill();
+        Some(at)
     }
 
     /// SIGTERM and wait (up to 10 s) for the process to end.
@@ -170,10 +172,4 @@ impl Daemon {
 
 fn read_pid(path: &Path) -> Option<u32> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
-}
-
-fn signal_pid(pid: u32, signal: &str) {
-    let _ = std::process::Command::new("kill")
-        .args([format!("-{signal}"), pid.to_string()])
-        .status();
 }

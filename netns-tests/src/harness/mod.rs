@@ -575,8 +575,30 @@ impl World {
         let origin = SystemTime::now();
         self.origin = origin;
         self.live.lock().expect("not poisoned").origin = origin;
+        // A director the timeline crashes at 0 s never starts (as in the
+        // simulator, where 0 s faults come before any host runs); the
+        // others start in order, each once it has initialised, so that a
+        // slow start on a loaded machine (keepalived forking its VRRP
+        // child) cannot hand an election to whoever started first.
+        let at_once: Vec<usize> = (0..self.scenario.timeline.len())
+            .filter(|&i| {
+                let st = &self.scenario.timeline[i];
+                st.at.is_zero() && matches!(st.action, Action::Crash(Host::Director(_)))
+            })
+            .collect();
+        for &i in &at_once {
+            let action = self.scenario.timeline[i].action.clone();
+            self.apply(&action)?;
+        }
         for d in 0..self.daemons.len() {
-            self.start_daemon(d);
+            let down = at_once.iter().any(|&i| {
+                matches!(self.scenario.timeline[i].action,
+                    Action::Crash(Host::Director(x)) if x == d)
+            });
+            if !down {
+                self.start_daemon(d);
+                self.wait_initialised(d);
+            }
         }
         let s = self.scenario.clone();
         for (i, c) in s.clients.iter().enumerate() {
@@ -596,7 +618,12 @@ impl World {
                 self.results.clone(),
             ));
         }
-        for step in &s.timeline {
+        for (i, step) in s.timeline.iter().enumerate() {
+            if at_once.contains(&i) {
+                // Applied before anything started.
+                self.applied.push((Duration::ZERO, Duration::ZERO));
+                continue;
+            }
             sleep_until(origin + step.at);
             self.apply(&step.action)?;
             let done = SystemTime::now().duration_since(origin).unwrap_or_default();
@@ -610,6 +637,27 @@ impl World {
         let ns = self.lab.get(&self.scenario.directors[d].name);
         self.daemons[d].start(ns, &self.live);
         self.starts[d].push(SystemTime::now());
+    }
+
+    /// Waits (at most 5 s) until director `d`'s daemon reports its first
+    /// VRRP state, so that directors started "at once" start in their
+    /// order, as in the simulator: otherwise a slow start on a loaded
+    /// machine (keepalived forking its VRRP child) lets a lower priority
+    /// win an election it only wins by starting first.
+    fn wait_initialised(&self, d: usize) {
+        if self.daemons[d].instances.is_empty() {
+            return;
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if !self.live.lock().expect("not poisoned").dirs[d]
+                .states
+                .is_empty()
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     fn fault(&self, node: &str, action: &str, detail: String) {
@@ -678,11 +726,10 @@ impl World {
                 self.fault(&name(*h), "crash", String::new());
                 match h {
                     Host::Director(d) => {
-                        self.live
-                            .lock()
-                            .expect("not poisoned")
-                            .lost(*d, SystemTime::now());
-                        self.daemons[*d].kill();
+                        // Lost when the SIGKILL went, not when the harness
+                        // decided: the daemon runs until then.
+                        let at = self.daemons[*d].kill().unwrap_or_else(SystemTime::now);
+                        self.live.lock().expect("not poisoned").lost(*d, at);
                     }
                     Host::RealServer(r) => self.servers[*r].crash(true),
                     Host::Client(_) => {}
@@ -693,12 +740,8 @@ impl World {
                 self.fault(&name(*h), "restart", String::new());
                 match h {
                     Host::Director(d) => {
-                        if self.daemons[*d].running() {
-                            self.daemons[*d].kill();
-                            self.live
-                                .lock()
-                                .expect("not poisoned")
-                                .lost(*d, SystemTime::now());
+                        if let Some(at) = self.daemons[*d].kill() {
+                            self.live.lock().expect("not poisoned").lost(*d, at);
                         }
                         self.flush_vips(*d);
                         self.lab.set_port(&name(*h), true);

@@ -118,7 +118,7 @@ pub fn run(d: &Decoded, node: IpAddr, proto: &director::Vrrp, obs: &Observation)
             Step::Life(l) => Instant::from_duration((BASE + l.at).saturating_sub(l.before)),
             Step::Packet(i) => instant(d.packets[*i].at),
         };
-        advance(&mut router, at.min(end), &name, &mut out);
+        advance(&mut router, cfgs, at.min(end), &name, &mut out);
         match step {
             Step::Life(l) => match l.kind {
                 LifeKind::Start => {
@@ -201,7 +201,7 @@ pub fn run(d: &Decoded, node: IpAddr, proto: &director::Vrrp, obs: &Observation)
             }
         }
     }
-    advance(&mut router, end, &name, &mut out);
+    advance(&mut router, cfgs, end, &name, &mut out);
     if let Some(r) = router {
         keep_stats(&mut out, lives, &r);
     }
@@ -215,15 +215,20 @@ fn unrouted(r: &director::Vrrp) -> u64 {
 }
 
 /// Runs the node's timers up to `until`, each at its deadline.
-fn advance(router: &mut Option<director::Vrrp>, until: Instant, name: &str, out: &mut Replayed) {
+fn advance(
+    router: &mut Option<director::Vrrp>,
+    cfgs: &[InstanceConfig],
+    until: Instant,
+    name: &str,
+    out: &mut Replayed,
+) {
     let Some(r) = router.as_mut() else { return };
-    let cfgs: Vec<InstanceConfig> = r.instances().iter().map(|i| i.config().clone()).collect();
     // A deadline that does not move on would loop forever: bounded.
     for _ in 0..1_000_000 {
         match r.next_deadline() {
             Some(d) if d <= until => {
                 let outs: Vec<_> = r.handle(d, Input::Timer).collect();
-                act(out, &cfgs, d, name, outs);
+                act(out, cfgs, d, name, outs);
             }
             _ => return,
         }
