@@ -46,6 +46,14 @@ impl Family {
         }
     }
 
+    /// keepalived's spelling: `inet` or `inet6`.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Family::V4 => "inet",
+            Family::V6 => "inet6",
+        }
+    }
+
     /// Length in bytes of one address of this family.
     pub const fn addr_len(self) -> usize {
         match self {
@@ -58,8 +66,8 @@ impl Family {
 impl std::fmt::Display for Family {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Family::V4 => "ipv4",
-            Family::V6 => "ipv6",
+            Family::V4 => "IPv4",
+            Family::V6 => "IPv6",
         })
     }
 }

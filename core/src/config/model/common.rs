@@ -2,43 +2,10 @@
 //! commands, script users.
 
 use std::fmt;
-use std::net::IpAddr;
 
-/// An IP address family.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Family {
-    /// IPv4 (`inet`).
-    V4,
-    /// IPv6 (`inet6`).
-    V6,
-}
-
-impl Family {
-    /// The family of `addr`.
-    pub fn of(addr: &IpAddr) -> Family {
-        match addr {
-            IpAddr::V4(_) => Family::V4,
-            IpAddr::V6(_) => Family::V6,
-        }
-    }
-
-    /// keepalived's spelling: `inet` or `inet6`.
-    pub fn keyword(self) -> &'static str {
-        match self {
-            Family::V4 => "inet",
-            Family::V6 => "inet6",
-        }
-    }
-}
-
-impl fmt::Display for Family {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Family::V4 => "IPv4",
-            Family::V6 => "IPv6",
-        })
-    }
-}
+/// An IP address family: the one type for it, shared with the packet
+/// layer.
+pub use crate::packet::Family;
 
 /// A command line to run (a notify script, a vrrp_script, a MISC_CHECK
 /// path), already split into program and arguments the way keepalived
