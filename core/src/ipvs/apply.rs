@@ -149,7 +149,7 @@ fn check_service(key: &ServiceKey, s: &Service) -> Result<(), ApplyErrorKind> {
     if let ServiceKey::Fwmark { mark: 0, .. } = key {
         return Err(ApplyErrorKind::ZeroFwmark);
     }
-    if let (Some(p), Family::Inet6) = (&s.persistence, key.family())
+    if let (Some(p), Family::V6) = (&s.persistence, key.family())
         && !(1..=128).contains(&p.netmask.0)
     {
         return Err(ApplyErrorKind::InvalidNetmask);
@@ -330,8 +330,8 @@ mod tests {
         };
         apply(&mut t, &[tun]).unwrap();
 
-        let key6 = ServiceKey::fwmark(1, Family::Inet6);
-        let mut p = Persistence::new(60, Family::Inet6);
+        let key6 = ServiceKey::fwmark(1, Family::V6);
+        let mut p = Persistence::new(60, Family::V6);
         p.netmask = Netmask(0);
         let s = Service::new(Scheduler::Rr).with_persistence(p);
         let op = Op::AddService {
@@ -343,7 +343,7 @@ mod tests {
             ApplyErrorKind::InvalidNetmask
         );
         let zero = Op::AddService {
-            key: ServiceKey::fwmark(0, Family::Inet),
+            key: ServiceKey::fwmark(0, Family::V4),
             service: Service::new(Scheduler::Rr),
         };
         assert_eq!(

@@ -117,13 +117,6 @@ fn protocol(p: config::Protocol) -> Protocol {
     }
 }
 
-fn family(f: config::Family) -> Family {
-    match f {
-        config::Family::V4 => Family::Inet,
-        config::Family::V6 => Family::Inet6,
-    }
-}
-
 fn forward(f: Forwarding) -> ForwardMethod {
     match f {
         Forwarding::Nat => ForwardMethod::Masq,
@@ -165,7 +158,7 @@ fn service_params(vs: &VirtualServer) -> Service {
             flags |= bit;
         }
     }
-    let fam = family(vs.family);
+    let fam = vs.family;
     let persistence = vs
         .persistence_timeout
         .filter(|t| !t.is_zero())
@@ -173,7 +166,7 @@ fn service_params(vs: &VirtualServer) -> Service {
             timeout: t.as_secs().min(u32::MAX as u64) as u32,
             netmask: match vs.persistence_granularity {
                 Some(Granularity::V4(m)) => Netmask::v4(m),
-                Some(Granularity::V6(len)) => Netmask::prefix(Family::Inet6, len),
+                Some(Granularity::V6(len)) => Netmask::prefix(Family::V6, len),
                 None => Netmask::full(fam),
             },
             engine: vs.persistence_engine.clone(),
@@ -191,7 +184,7 @@ fn service_keys(config: &Config, vs: &VirtualServer) -> Vec<(ServiceKey, bool)> 
     let proto = protocol(vs.protocol);
     match &vs.service {
         ServiceAddr::Addr(a) => vec![(ServiceKey::addr(proto, a.ip(), a.port()), false)],
-        ServiceAddr::Fwmark(m) => vec![(ServiceKey::fwmark(*m, family(vs.family)), false)],
+        ServiceAddr::Fwmark(m) => vec![(ServiceKey::fwmark(*m, vs.family), false)],
         ServiceAddr::Group(name) => {
             let Some(g) = config.virtual_server_group(name) else {
                 return Vec::new();
@@ -209,7 +202,7 @@ fn service_keys(config: &Config, vs: &VirtualServer) -> Vec<(ServiceKey, bool)> 
                     VsgEntry::Fwmark {
                         mark, family: f, ..
                     } => {
-                        let fam = family(f.unwrap_or(vs.family));
+                        let fam = f.unwrap_or(vs.family);
                         out.push((ServiceKey::fwmark(*mark, fam), true));
                     }
                 }
@@ -482,7 +475,7 @@ virtual_server group web {
              FWM  7 sh (sh-port) persistent 600\n  \
              -> 198.51.100.1:0               Route   3      0          0"
         );
-        let e = t.service(&ServiceKey::fwmark(7, Family::Inet)).unwrap();
+        let e = t.service(&ServiceKey::fwmark(7, Family::V4)).unwrap();
         assert_eq!(e.dests()[0].1.u_threshold, 100);
         assert_eq!(e.dests()[0].1.l_threshold, 50);
     }

@@ -496,8 +496,8 @@ mod tests {
 
     #[test]
     fn persistence_sticks_per_client_network_until_timeout() {
-        let mut p = Persistence::new(50, Family::Inet);
-        p.netmask = Netmask::prefix(Family::Inet, 24);
+        let mut p = Persistence::new(50, Family::V4);
+        p.netmask = Netmask::prefix(Family::V4, 24);
         let mut f = Forwarder::with_table(&seed(Service::new(Scheduler::Rr).with_persistence(p)));
         let a = f
             .connect(Instant::from_secs(0), &flow("198.51.100.7", 1000))
@@ -534,7 +534,7 @@ mod tests {
 
     #[test]
     fn template_to_removed_dest_is_replaced_and_quiescent_option() {
-        let p = Persistence::new(300, Family::Inet);
+        let p = Persistence::new(300, Family::V4);
         let mut f = Forwarder::with_table(&seed(Service::new(Scheduler::Rr).with_persistence(p)));
         let a = f.connect(Instant::ZERO, &flow("198.51.100.7", 1)).unwrap();
         assert_eq!(a.dest, rs(153));
@@ -590,14 +590,14 @@ mod tests {
         t.insert(
             any_port,
             ServiceEntry::new(
-                Service::new(Scheduler::Rr).with_persistence(Persistence::new(60, Family::Inet)),
+                Service::new(Scheduler::Rr).with_persistence(Persistence::new(60, Family::V4)),
             )
             .with_dest(
                 DestKey::new(ip("172.17.1.154"), 0),
                 Dest::new(ForwardMethod::Route, 1),
             ),
         );
-        let fw = ServiceKey::fwmark(7, Family::Inet);
+        let fw = ServiceKey::fwmark(7, Family::V4);
         t.insert(
             fw,
             ServiceEntry::new(Service::new(Scheduler::Rr)).with_dest(

@@ -153,11 +153,11 @@ pub(crate) fn service_switch(key: &ServiceKey) -> String {
         }
         ServiceKey::Fwmark {
             mark,
-            family: Family::Inet,
+            family: Family::V4,
         } => format!("-f {mark}"),
         ServiceKey::Fwmark {
             mark,
-            family: Family::Inet6,
+            family: Family::V6,
         } => format!("-f {mark} -6"),
     }
 }
@@ -168,8 +168,8 @@ fn service_args(key: &ServiceKey, s: &Service) -> String {
         out += &format!(" -p {}", p.timeout);
         if !p.netmask.is_full(key.family()) {
             match key.family() {
-                Family::Inet => out += &format!(" -M {}", std::net::Ipv4Addr::from(p.netmask.0)),
-                Family::Inet6 => out += &format!(" -M {}", p.netmask.0),
+                Family::V4 => out += &format!(" -M {}", std::net::Ipv4Addr::from(p.netmask.0)),
+                Family::V6 => out += &format!(" -M {}", p.netmask.0),
             }
         }
         if let Some(pe) = &p.engine {
@@ -285,14 +285,14 @@ mod tests {
             .to_ipvsadm(),
             "-d -t 172.17.1.160:80 -r 172.17.1.152:80"
         );
-        let mut p = Persistence::new(300, Family::Inet);
-        p.netmask = Netmask::prefix(Family::Inet, 24);
+        let mut p = Persistence::new(300, Family::V4);
+        p.netmask = Netmask::prefix(Family::V4, 24);
         let sh = Service::new(Scheduler::Sh)
             .with_flags(
                 ServiceFlags::SH_PORT | ServiceFlags::SH_FALLBACK | ServiceFlags::ONE_PACKET,
             )
             .with_persistence(p);
-        let fw = ServiceKey::fwmark(7, Family::Inet);
+        let fw = ServiceKey::fwmark(7, Family::V4);
         assert_eq!(
             Op::EditService {
                 key: fw,
@@ -301,7 +301,7 @@ mod tests {
             .to_ipvsadm(),
             "-E -f 7 -s sh -p 300 -M 255.255.255.0 -o -b sh-fallback,sh-port"
         );
-        let fw6 = ServiceKey::fwmark(7, Family::Inet6);
+        let fw6 = ServiceKey::fwmark(7, Family::V6);
         assert_eq!(
             Op::DelService { key: fw6 }.to_string(),
             "del-service svc=fwm6/7"

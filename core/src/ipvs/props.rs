@@ -27,7 +27,7 @@ fn service_key() -> impl Strategy<Value = ServiceKey> {
             ServiceKey::addr(protocol, addr(v6, n), port)
         }),
         1 => (1..4u32, any::<bool>()).prop_map(|(mark, v6)| {
-            ServiceKey::fwmark(mark, if v6 { Family::Inet6 } else { Family::Inet })
+            ServiceKey::fwmark(mark, if v6 { Family::V6 } else { Family::V4 })
         }),
     ]
 }
@@ -61,7 +61,7 @@ fn service(family: Family) -> impl Strategy<Value = Service> {
 }
 
 fn dest(family: Family) -> impl Strategy<Value = (DestKey, Dest)> {
-    let v6 = family == Family::Inet6;
+    let v6 = family == Family::V6;
     (
         any::<bool>(),
         10..16u8,
@@ -137,7 +137,7 @@ fn mutate(a: &Table, other: &Table, bytes: &[u8]) -> Table {
         }
         if x & 8 != 0 {
             n.insert_dest(
-                DestKey::new(addr(k.family() == Family::Inet6, 200), 1),
+                DestKey::new(addr(k.family() == Family::V6, 200), 1),
                 Dest::new(ForwardMethod::Masq, 1),
             );
         }

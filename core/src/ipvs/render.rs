@@ -132,11 +132,11 @@ pub fn render(table: &Table, counters: &Counters, format: Format) -> String {
                     let _ = write!(out, " persistent {}", p.timeout);
                     if !p.netmask.is_full(key.family()) {
                         match key.family() {
-                            Family::Inet => {
+                            Family::V4 => {
                                 let _ =
                                     write!(out, " mask {}", std::net::Ipv4Addr::from(p.netmask.0));
                             }
-                            Family::Inet6 => {
+                            Family::V6 => {
                                 let _ = write!(out, " mask {}", p.netmask.0 as i32);
                             }
                         }
@@ -235,11 +235,11 @@ fn service_name(key: &ServiceKey) -> String {
         }
         ServiceKey::Fwmark {
             mark,
-            family: Family::Inet,
+            family: Family::V4,
         } => format!("FWM  {}", *mark as i32),
         ServiceKey::Fwmark {
             mark,
-            family: Family::Inet6,
+            family: Family::V6,
         } => format!("FWM  {} IPv6", *mark as i32),
     }
 }
@@ -369,12 +369,11 @@ fn ipvsadm_cmp_services(a: &ServiceKey, b: &ServiceKey) -> i32 {
     let addr = |k: &ServiceKey| match k {
         ServiceKey::Addr { addr, .. } => *addr,
         ServiceKey::Fwmark {
-            family: Family::Inet6,
-            ..
+            family: Family::V6, ..
         } => IpAddr::V6(0.into()),
         ServiceKey::Fwmark { .. } => zero,
     };
-    let r = cmp_addr(a.family() == Family::Inet6, &addr(a), &addr(b));
+    let r = cmp_addr(a.family() == Family::V6, &addr(a), &addr(b));
     if r != 0 {
         return r;
     }
@@ -478,16 +477,16 @@ mod tests {
     #[test]
     fn flags_persistence_fwmark_ipv6() {
         let mut t = Table::new();
-        let mut p = Persistence::new(50, Family::Inet);
-        p.netmask = Netmask::prefix(Family::Inet, 24);
+        let mut p = Persistence::new(50, Family::V4);
+        p.netmask = Netmask::prefix(Family::V4, 24);
         t.upsert_service(
-            ServiceKey::fwmark(1, Family::Inet),
+            ServiceKey::fwmark(1, Family::V4),
             Service::new(Scheduler::Sh)
                 .with_flags(ServiceFlags::SH_PORT)
                 .with_persistence(p),
         );
-        let mut p6 = Persistence::new(300, Family::Inet6);
-        p6.netmask = Netmask::prefix(Family::Inet6, 64);
+        let mut p6 = Persistence::new(300, Family::V6);
+        p6.netmask = Netmask::prefix(Family::V6, 64);
         let udp6 = ServiceKey::addr(Protocol::Udp, "2001:db8::1".parse().unwrap(), 53);
         t.upsert_service(
             udp6,
@@ -510,7 +509,7 @@ mod tests {
             Dest::new(ForwardMethod::Tunnel, 0),
         );
         t.upsert_service(
-            ServiceKey::fwmark(2, Family::Inet6),
+            ServiceKey::fwmark(2, Family::V6),
             Service::new(Scheduler::Wrr).with_flags(ServiceFlags::SCHED3),
         );
         assert_eq!(

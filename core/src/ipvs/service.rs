@@ -54,33 +54,8 @@ impl fmt::Display for Protocol {
     }
 }
 
-/// An address family.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub enum Family {
-    /// IPv4 (`AF_INET`).
-    Inet,
-    /// IPv6 (`AF_INET6`).
-    Inet6,
-}
-
-impl Family {
-    /// The family of `addr`.
-    pub const fn of(addr: &IpAddr) -> Family {
-        match addr {
-            IpAddr::V4(_) => Family::Inet,
-            IpAddr::V6(_) => Family::Inet6,
-        }
-    }
-
-    /// The Linux `AF_*` number (2 or 10).
-    pub const fn number(self) -> u16 {
-        match self {
-            Family::Inet => 2,
-            Family::Inet6 => 10,
-        }
-    }
-}
+/// An address family (the one type for it: the packet layer's).
+pub use crate::packet::Family;
 
 /// What identifies a virtual service in the kernel: protocol, address and
 /// port, or a firewall mark and an address family.
@@ -221,11 +196,11 @@ impl fmt::Display for ServiceKey {
             }
             ServiceKey::Fwmark {
                 mark,
-                family: Family::Inet,
+                family: Family::V4,
             } => write!(f, "fwm/{mark}"),
             ServiceKey::Fwmark {
                 mark,
-                family: Family::Inet6,
+                family: Family::V6,
             } => write!(f, "fwm6/{mark}"),
         }
     }
@@ -413,7 +388,7 @@ impl Netmask {
     /// The netmask of a /`len` prefix in `family` (`len` is clamped).
     pub const fn prefix(family: Family, len: u8) -> Netmask {
         match family {
-            Family::Inet => {
+            Family::V4 => {
                 let len = if len > 32 { 32 } else { len };
                 if len == 0 {
                     Netmask(0)
@@ -421,7 +396,7 @@ impl Netmask {
                     Netmask(u32::MAX << (32 - len))
                 }
             }
-            Family::Inet6 => Netmask(if len > 128 { 128 } else { len as u32 }),
+            Family::V6 => Netmask(if len > 128 { 128 } else { len as u32 }),
         }
     }
 
@@ -438,8 +413,8 @@ impl Netmask {
     /// Whether this is the host netmask of `family`.
     pub const fn is_full(self, family: Family) -> bool {
         match family {
-            Family::Inet => self.0 == u32::MAX,
-            Family::Inet6 => self.0 == 128,
+            Family::V4 => self.0 == u32::MAX,
+            Family::V6 => self.0 == 128,
         }
     }
 
@@ -541,9 +516,9 @@ mod tests {
         let v4 = |s: &str| IpAddr::V4(s.parse().unwrap());
         let v6 = |s: &str| IpAddr::V6(s.parse::<Ipv6Addr>().unwrap());
         let mut keys = vec![
-            ServiceKey::fwmark(2, Family::Inet),
-            ServiceKey::fwmark(1, Family::Inet6),
-            ServiceKey::fwmark(1, Family::Inet),
+            ServiceKey::fwmark(2, Family::V4),
+            ServiceKey::fwmark(1, Family::V6),
+            ServiceKey::fwmark(1, Family::V4),
             ServiceKey::addr(Protocol::Sctp, v4("10.0.0.1"), 1),
             ServiceKey::addr(Protocol::Udp, v4("10.0.0.1"), 53),
             ServiceKey::addr(Protocol::Tcp, v6("2001:db8::1"), 80),
@@ -583,18 +558,18 @@ mod tests {
     #[test]
     fn netmask_encodings() {
         assert_eq!(
-            Netmask::prefix(Family::Inet, 24),
+            Netmask::prefix(Family::V4, 24),
             Netmask::v4(Ipv4Addr::new(255, 255, 255, 0))
         );
-        assert_eq!(Netmask::prefix(Family::Inet, 0), Netmask(0));
-        assert!(Netmask::full(Family::Inet).is_full(Family::Inet));
-        assert_eq!(Netmask::full(Family::Inet6), Netmask(128));
-        let m = Netmask::prefix(Family::Inet, 24);
+        assert_eq!(Netmask::prefix(Family::V4, 0), Netmask(0));
+        assert!(Netmask::full(Family::V4).is_full(Family::V4));
+        assert_eq!(Netmask::full(Family::V6), Netmask(128));
+        let m = Netmask::prefix(Family::V4, 24);
         assert_eq!(
             m.apply("192.0.2.77".parse().unwrap()),
             "192.0.2.0".parse::<IpAddr>().unwrap()
         );
-        let m6 = Netmask::prefix(Family::Inet6, 48);
+        let m6 = Netmask::prefix(Family::V6, 48);
         assert_eq!(
             m6.apply("2001:db8:1:2::5".parse().unwrap()),
             "2001:db8:1::".parse::<IpAddr>().unwrap()
@@ -609,7 +584,7 @@ mod tests {
         assert!(!ServiceFlags::ONE_PACKET.any_sched());
         let s = Service::new(Scheduler::Sh)
             .with_flags(f)
-            .with_persistence(Persistence::new(50, Family::Inet));
+            .with_persistence(Persistence::new(50, Family::V4));
         assert_eq!(s.kernel_flags(), 0x0015);
     }
 }

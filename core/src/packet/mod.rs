@@ -28,8 +28,10 @@ pub use mac::MacAddr;
 
 use std::net::IpAddr;
 
-/// The address family of a VRRP instance or packet.
+/// An address family: of a VRRP instance or packet, a config, an IPVS
+/// service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Family {
     /// IPv4 (VRRP v2 or v3).
     V4,
@@ -39,10 +41,18 @@ pub enum Family {
 
 impl Family {
     /// The family of `addr`.
-    pub fn of(addr: &IpAddr) -> Family {
+    pub const fn of(addr: &IpAddr) -> Family {
         match addr {
             IpAddr::V4(_) => Family::V4,
             IpAddr::V6(_) => Family::V6,
+        }
+    }
+
+    /// The Linux `AF_*` number (2 or 10).
+    pub const fn number(self) -> u16 {
+        match self {
+            Family::V4 => 2,
+            Family::V6 => 10,
         }
     }
 

@@ -30,8 +30,8 @@ impl fmt::Display for Unrepresentable {
 
 fn family_number(n: u16) -> Result<Family, Unrepresentable> {
     match n {
-        2 => Ok(Family::Inet),
-        10 => Ok(Family::Inet6),
+        2 => Ok(Family::V4),
+        10 => Ok(Family::V6),
         n => Err(Unrepresentable(format!("address family {n}"))),
     }
 }
@@ -49,24 +49,24 @@ pub fn inet_addr(addr: &IpAddr) -> [u8; 16] {
 /// The address in a `union nf_inet_addr` of `family`.
 pub fn addr_of(family: Family, raw: &[u8; 16]) -> IpAddr {
     match family {
-        Family::Inet => IpAddr::V4(Ipv4Addr::new(raw[0], raw[1], raw[2], raw[3])),
-        Family::Inet6 => IpAddr::V6(Ipv6Addr::from(*raw)),
+        Family::V4 => IpAddr::V4(Ipv4Addr::new(raw[0], raw[1], raw[2], raw[3])),
+        Family::V6 => IpAddr::V6(Ipv6Addr::from(*raw)),
     }
 }
 
 /// The raw netmask bytes the kernel stores for `mask` in `family`.
 pub fn netmask_bytes(family: Family, mask: Netmask) -> [u8; 4] {
     match family {
-        Family::Inet => mask.0.to_be_bytes(),
-        Family::Inet6 => mask.0.to_ne_bytes(),
+        Family::V4 => mask.0.to_be_bytes(),
+        Family::V6 => mask.0.to_ne_bytes(),
     }
 }
 
 /// The netmask of `family` the kernel's raw bytes stand for.
 pub fn netmask_of(family: Family, raw: [u8; 4]) -> Netmask {
     match family {
-        Family::Inet => Netmask(u32::from_be_bytes(raw)),
-        Family::Inet6 => Netmask(u32::from_ne_bytes(raw)),
+        Family::V4 => Netmask(u32::from_be_bytes(raw)),
+        Family::V6 => Netmask(u32::from_ne_bytes(raw)),
     }
 }
 
@@ -224,10 +224,10 @@ mod tests {
 
     #[test]
     fn services_round_trip() {
-        let mut p4 = Persistence::new(300, Family::Inet);
-        p4.netmask = Netmask::prefix(Family::Inet, 24);
-        let mut p6 = Persistence::new(60, Family::Inet6);
-        p6.netmask = Netmask::prefix(Family::Inet6, 64);
+        let mut p4 = Persistence::new(300, Family::V4);
+        p4.netmask = Netmask::prefix(Family::V4, 24);
+        let mut p6 = Persistence::new(60, Family::V6);
+        p6.netmask = Netmask::prefix(Family::V6, 64);
         p6.engine = Some("sip".into());
         let cases = [
             (
@@ -244,7 +244,7 @@ mod tests {
                 Service::new(Scheduler::Wlc).with_persistence(p4),
             ),
             (
-                ServiceKey::fwmark(7, Family::Inet6),
+                ServiceKey::fwmark(7, Family::V6),
                 Service::new(Scheduler::Mh).with_persistence(p6),
             ),
         ];
@@ -258,11 +258,11 @@ mod tests {
     fn netmask_bytes_follow_the_kernel() {
         // IPv4 /24: the mask in network order; IPv6 /64: 64 in host order.
         assert_eq!(
-            netmask_bytes(Family::Inet, Netmask::prefix(Family::Inet, 24)),
+            netmask_bytes(Family::V4, Netmask::prefix(Family::V4, 24)),
             [255, 255, 255, 0]
         );
         assert_eq!(
-            netmask_bytes(Family::Inet6, Netmask::prefix(Family::Inet6, 64)),
+            netmask_bytes(Family::V6, Netmask::prefix(Family::V6, 64)),
             64u32.to_ne_bytes()
         );
         // A non-persistent IPv6 service still sends prefix 128.
@@ -280,7 +280,7 @@ mod tests {
     fn kernel_bits_are_not_configuration() {
         // A dumped service carries HASHED (0x2); a non-persistent one may
         // carry any timeout.
-        let k = ServiceKey::fwmark(1, Family::Inet);
+        let k = ServiceKey::fwmark(1, Family::V4);
         let mut a = service_id(&k);
         a.push(SvcAttr::SchedName("rr".into()));
         a.push(SvcAttr::Flags {
@@ -307,18 +307,18 @@ mod tests {
     fn dests_round_trip() {
         for (fam, key, d) in [
             (
-                Family::Inet,
+                Family::V4,
                 DestKey::new(v4("192.0.2.152"), 80),
                 Dest::new(ForwardMethod::Route, 1),
             ),
             (
-                Family::Inet6,
+                Family::V6,
                 DestKey::new("2001:db8::10".parse().unwrap(), 8080),
                 Dest::new(ForwardMethod::Masq, 0).with_thresholds(100, 50),
             ),
             (
                 // A tunnel destination of the other family.
-                Family::Inet,
+                Family::V4,
                 DestKey::new("2001:db8::11".parse().unwrap(), 0),
                 Dest::new(ForwardMethod::Tunnel, 7),
             ),
@@ -333,7 +333,7 @@ mod tests {
             DestAttr::FwdMethod(0),
         ];
         assert_eq!(
-            parse_dest(Family::Inet, &a).unwrap().0,
+            parse_dest(Family::V4, &a).unwrap().0,
             DestKey::new(v4("192.0.2.9"), 1)
         );
         let bad = [
@@ -341,6 +341,6 @@ mod tests {
             DestAttr::Port(1),
             DestAttr::FwdMethod(4),
         ];
-        assert!(parse_dest(Family::Inet, &bad).is_err());
+        assert!(parse_dest(Family::V4, &bad).is_err());
     }
 }

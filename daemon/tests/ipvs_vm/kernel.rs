@@ -56,8 +56,8 @@ pub fn everything() -> Table {
             );
         t.insert(ServiceKey::tcp(a(&format!("192.0.2.{}", 10 + i)), 80), e);
     }
-    let mut p6 = Persistence::new(60, Family::Inet6);
-    p6.netmask = Netmask::prefix(Family::Inet6, 64);
+    let mut p6 = Persistence::new(60, Family::V6);
+    p6.netmask = Netmask::prefix(Family::V6, 64);
     t.insert(
         ServiceKey::addr(Protocol::Udp, a("2001:db8::1"), 53),
         ServiceEntry::new(Service::new(Scheduler::Wlc).with_persistence(p6))
@@ -70,17 +70,17 @@ pub fn everything() -> Table {
                 Dest::new(ForwardMethod::Route, 1),
             ),
     );
-    let mut p4 = Persistence::new(300, Family::Inet);
-    p4.netmask = Netmask::prefix(Family::Inet, 24);
+    let mut p4 = Persistence::new(300, Family::V4);
+    p4.netmask = Netmask::prefix(Family::V4, 24);
     t.insert(
-        ServiceKey::fwmark(7, Family::Inet),
+        ServiceKey::fwmark(7, Family::V4),
         ServiceEntry::new(Service::new(Scheduler::Rr).with_persistence(p4)).with_dest(
             DestKey::new(a("198.51.100.5"), 0),
             Dest::new(ForwardMethod::Route, 1),
         ),
     );
     t.insert(
-        ServiceKey::fwmark(8, Family::Inet6),
+        ServiceKey::fwmark(8, Family::V6),
         ServiceEntry::new(Service::new(Scheduler::Mh).with_flags(ServiceFlags::MH_PORT))
             .with_dest(
                 DestKey::new(a("2001:db8::20"), 0),
@@ -178,7 +178,7 @@ fn guest_netlink_backend_against_the_kernel() {
                 params: Dest::new(ForwardMethod::Masq, 7).with_thresholds(10, 5),
             },
             Op::EditService {
-                key: ServiceKey::fwmark(7, Family::Inet),
+                key: ServiceKey::fwmark(7, Family::V4),
                 service: Service::new(Scheduler::Wrr),
             },
             Op::DelDest {

@@ -34,7 +34,7 @@ pub(crate) fn addr_fold(addr: &IpAddr) -> u32 {
 /// word, an IPv4 address in an IPv6 service folds with three zero words.
 pub(crate) fn addr_fold_as(family: Family, addr: &IpAddr) -> u32 {
     match (family, addr) {
-        (Family::Inet, IpAddr::V6(a)) => {
+        (Family::V4, IpAddr::V6(a)) => {
             let o = a.octets();
             u32::from_be_bytes([o[0], o[1], o[2], o[3]])
         }

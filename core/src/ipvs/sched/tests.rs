@@ -47,11 +47,7 @@ fn run(name: &str, script: &str) {
         };
         let w: Vec<&str> = cmd.split_whitespace().collect();
         if w[0] == "svc" {
-            let family = if w[2] == "6" {
-                Family::Inet6
-            } else {
-                Family::Inet
-            };
+            let family = if w[2] == "6" { Family::V6 } else { Family::V4 };
             let svc = Service::new(w[1].parse().unwrap())
                 .with_flags(ServiceFlags::from_kernel(w[3].parse().unwrap()));
             pool = Some(Pool::new(family, &svc));
@@ -194,7 +190,7 @@ fn seed_rr_alternates() {
 
 #[test]
 fn sh_buckets_follow_weights_round_the_list() {
-    let mut p = Pool::new(Family::Inet, &Service::new(Scheduler::Sh));
+    let mut p = Pool::new(Family::V4, &Service::new(Scheduler::Sh));
     let a = DestKey::new("192.0.2.1".parse().unwrap(), 80);
     let b = DestKey::new("192.0.2.2".parse().unwrap(), 80);
     p.add_dest(a, &Dest::new(ForwardMethod::Route, 1));
@@ -210,7 +206,7 @@ fn sh_buckets_follow_weights_round_the_list() {
 
 #[test]
 fn mh_table_shares_follow_weights() {
-    let mut p = Pool::new(Family::Inet, &Service::new(Scheduler::Mh));
+    let mut p = Pool::new(Family::V4, &Service::new(Scheduler::Mh));
     let keys: Vec<DestKey> = (1..=3)
         .map(|i| DestKey::new(format!("192.0.2.{i}").parse().unwrap(), 80))
         .collect();
@@ -228,7 +224,7 @@ fn mh_table_shares_follow_weights() {
 
 #[test]
 fn unmodelled_schedulers_say_so() {
-    let mut p = Pool::new(Family::Inet, &Service::new(Scheduler::Lblc));
+    let mut p = Pool::new(Family::V4, &Service::new(Scheduler::Lblc));
     p.add_dest(
         DestKey::new("192.0.2.1".parse().unwrap(), 80),
         &Dest::new(ForwardMethod::Route, 1),
@@ -244,7 +240,7 @@ fn unmodelled_schedulers_say_so() {
 
 #[test]
 fn deleted_dest_keeps_counters_until_idle_and_revives_with_them() {
-    let mut p = Pool::new(Family::Inet, &Service::new(Scheduler::Wlc));
+    let mut p = Pool::new(Family::V4, &Service::new(Scheduler::Wlc));
     let a = DestKey::new("192.0.2.1".parse().unwrap(), 80);
     p.add_dest(a, &Dest::new(ForwardMethod::Route, 1));
     p.conn_bound(&a);
@@ -261,7 +257,7 @@ fn deleted_dest_keeps_counters_until_idle_and_revives_with_them() {
 
 #[test]
 fn thresholds_set_and_clear_overload() {
-    let mut p = Pool::new(Family::Inet, &Service::new(Scheduler::Rr));
+    let mut p = Pool::new(Family::V4, &Service::new(Scheduler::Rr));
     let a = DestKey::new("192.0.2.1".parse().unwrap(), 80);
     p.add_dest(a, &Dest::new(ForwardMethod::Route, 1).with_thresholds(4, 0));
     for _ in 0..4 {
