@@ -33,12 +33,10 @@ use std::net::{IpAddr, SocketAddr};
 
 use super::dest::{Dest, DestKey, ForwardMethod};
 use super::health::{Health, RsHealth, VsHealth, real_weight};
-use super::service::{
-    Family, Netmask, Persistence, Protocol, Scheduler, Service, ServiceFlags, ServiceKey,
-};
+use super::service::{Family, Netmask, Persistence, Service, ServiceFlags, ServiceKey};
 use super::table::{ServiceEntry, Table};
 use crate::config::{
-    self, Config, Forwarding, Granularity, RealServer, ServiceAddr, VirtualServer, VsgEntry,
+    Config, Forwarding, Granularity, RealServer, ServiceAddr, VirtualServer, VsgEntry,
 };
 
 /// The most addresses one group range entry expands to.
@@ -109,38 +107,11 @@ pub fn owned_services(config: &Config) -> Vec<ServiceKey> {
     keys
 }
 
-fn protocol(p: config::Protocol) -> Protocol {
-    match p {
-        config::Protocol::Tcp => Protocol::Tcp,
-        config::Protocol::Udp => Protocol::Udp,
-        config::Protocol::Sctp => Protocol::Sctp,
-    }
-}
-
 fn forward(f: Forwarding) -> ForwardMethod {
     match f {
         Forwarding::Nat => ForwardMethod::Masq,
         Forwarding::Dr => ForwardMethod::Route,
         Forwarding::Tun(..) => ForwardMethod::Tunnel,
-    }
-}
-
-fn scheduler(s: config::Scheduler) -> Scheduler {
-    match s {
-        config::Scheduler::Rr => Scheduler::Rr,
-        config::Scheduler::Wrr => Scheduler::Wrr,
-        config::Scheduler::Lc => Scheduler::Lc,
-        config::Scheduler::Wlc => Scheduler::Wlc,
-        config::Scheduler::Lblc => Scheduler::Lblc,
-        config::Scheduler::Lblcr => Scheduler::Lblcr,
-        config::Scheduler::Sh => Scheduler::Sh,
-        config::Scheduler::Mh => Scheduler::Mh,
-        config::Scheduler::Dh => Scheduler::Dh,
-        config::Scheduler::Fo => Scheduler::Fo,
-        config::Scheduler::Ovf => Scheduler::Ovf,
-        config::Scheduler::Sed => Scheduler::Sed,
-        config::Scheduler::Nq => Scheduler::Nq,
-        config::Scheduler::Twos => Scheduler::Twos,
     }
 }
 
@@ -172,7 +143,7 @@ fn service_params(vs: &VirtualServer) -> Service {
             engine: vs.persistence_engine.clone(),
         });
     Service {
-        scheduler: scheduler(vs.scheduler),
+        scheduler: vs.scheduler,
         flags,
         persistence,
     }
@@ -181,7 +152,7 @@ fn service_params(vs: &VirtualServer) -> Service {
 /// The services a virtual server stands for, each with whether it comes
 /// from a group entry.
 fn service_keys(config: &Config, vs: &VirtualServer) -> Vec<(ServiceKey, bool)> {
-    let proto = protocol(vs.protocol);
+    let proto = vs.protocol;
     match &vs.service {
         ServiceAddr::Addr(a) => vec![(ServiceKey::addr(proto, a.ip(), a.port()), false)],
         ServiceAddr::Fwmark(m) => vec![(ServiceKey::fwmark(*m, vs.family), false)],

@@ -38,6 +38,11 @@ impl Protocol {
         }
     }
 
+    /// keepalived's (and ipvsadm's) spelling: `TCP`, `UDP`, `SCTP`.
+    pub const fn keyword(self) -> &'static str {
+        self.name()
+    }
+
     /// The name `ipvsadm` prints: `TCP`, `UDP`, `SCTP`.
     pub const fn name(self) -> &'static str {
         match self {
@@ -258,6 +263,29 @@ impl Scheduler {
         Scheduler::Mh,
         Scheduler::Twos,
     ];
+
+    /// Every scheduler, in keepalived's order (check_parser.c).
+    pub const KEEPALIVED: [Scheduler; 14] = [
+        Scheduler::Rr,
+        Scheduler::Wrr,
+        Scheduler::Lc,
+        Scheduler::Wlc,
+        Scheduler::Lblc,
+        Scheduler::Sh,
+        Scheduler::Mh,
+        Scheduler::Dh,
+        Scheduler::Fo,
+        Scheduler::Ovf,
+        Scheduler::Lblcr,
+        Scheduler::Sed,
+        Scheduler::Nq,
+        Scheduler::Twos,
+    ];
+
+    /// The scheduler called `name`, if there is one.
+    pub fn from_name(name: &str) -> Option<Scheduler> {
+        Scheduler::ALL.into_iter().find(|s| s.name() == name)
+    }
 
     /// The kernel's name for it (`rr`, `wlc`, ...).
     pub const fn name(self) -> &'static str {

@@ -361,9 +361,10 @@ pub(crate) fn virtual_server(
                     match Scheduler::from_name(&s) {
                         Some(x) => scheduler = Some(x),
                         None => {
-                            let hint = did_you_mean(&s, Scheduler::ALL.iter().map(|x| x.name()))
-                                .map(|x| format!("; did you mean '{x}'?"))
-                                .unwrap_or_default();
+                            let hint =
+                                did_you_mean(&s, Scheduler::KEEPALIVED.iter().map(|x| x.name()))
+                                    .map(|x| format!("; did you mean '{x}'?"))
+                                    .unwrap_or_default();
                             cx.diags.error(
                                 &n.args[0].span,
                                 format!("unknown scheduler '{s}' (rr, wrr, lc, wlc, lblc, lblcr, sh, mh, dh, fo, ovf, sed, nq, twos){hint}"),
