@@ -8,6 +8,8 @@
 //! - [`vrrp`]: the VRRP instance state machine (RFC 3768, 5798, 9568).
 //! - [`config`]: keepalived.conf parsing, typed config, diagnostics.
 //! - [`check`]: health-check scheduling and verdicts.
+//! - [`health`]: what the checks say of the pool, which the table is
+//!   built from.
 //! - [`ipvs`]: the IPVS table model, its diff and the kernel's schedulers.
 //! - [`director`]: all of the above composed into one keepalived director.
 //! - [`trace`]: the event vocabulary every driver shares, with the
@@ -20,6 +22,7 @@ pub mod check;
 pub mod config;
 pub mod director;
 pub mod harness;
+pub mod health;
 pub mod ipvs;
 pub mod packet;
 #[cfg(test)]

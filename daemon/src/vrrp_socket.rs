@@ -5,7 +5,7 @@
 //!   (TTL 255, TOS 0xc0, no fragment flags); the kernel always fills the
 //!   header checksum and, since core leaves it 0, the identification.
 //!   Received datagrams come with their IP header, for
-//!   `Router::receive_datagram`.
+//!   the director's `Input::Datagram`.
 //! - IPv6: hop limit 255 and traffic class 0xc0 set on the socket, the
 //!   source (the link-local address) and interface given per packet with
 //!   `IPV6_PKTINFO`; received messages come with their hop limit

@@ -25,7 +25,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::event::{Cause, Component, Event, EventKind};
-use super::health::{Health, RsHealth, VsHealth, VsId};
 use super::io::{Input, Output, QuorumChange, RsVerdict};
 use super::notify::{Notify, NotifyEvent};
 use super::probe::{HttpGet, ProbeId, ProbeKind, ProbeResult, ProbeTarget};
@@ -35,6 +34,7 @@ use crate::config::{
     CheckTiming, Checker, CheckerKind, Command, Config, ConnectOpts, LvsFlushOnStop, Quorum,
     RealServer,
 };
+use crate::health::{Health, RsHealth, VsHealth, VsId};
 use crate::rng::Rng;
 use crate::time::Instant;
 use crate::trace;
@@ -411,18 +411,13 @@ impl Engine {
                         .map(|rs| RsHealth {
                             addr: rs.addr,
                             alive: rs.alive,
-                            weight: real_weight(rs.effective),
+                            weight: rs.effective,
                             inhibit: rs.inhibit,
                         })
                         .collect(),
                 })
                 .collect(),
         }
-    }
-
-    /// [`Engine::health`] in `ipvs`'s terms, for [`crate::ipvs::desired`].
-    pub fn ipvs_health(&self) -> crate::ipvs::Health {
-        self.health().to_ipvs()
     }
 
     /// When to call [`Engine::handle`] with [`Input::Timer`] next.

@@ -10,9 +10,9 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use super::health::VsId;
 use super::probe::ProbeId;
 use super::verdict::{Failure, Verdict};
+use crate::health::VsId;
 use crate::trace::Fields;
 
 /// Why a real server's state or weight changed.

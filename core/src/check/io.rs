@@ -5,10 +5,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::event::Cause;
-use super::health::VsId;
 use super::notify::Notify;
 use super::probe::{ProbeId, ProbeKind, ProbeResult, ProbeTarget};
 use crate::config::Config;
+use crate::health::VsId;
 use crate::time::fmt_ms;
 use crate::trace;
 

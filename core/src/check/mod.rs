@@ -15,16 +15,15 @@
 
 mod engine;
 mod event;
-mod health;
 mod io;
 mod notify;
 pub mod probe;
 pub mod schedule;
 pub mod verdict;
 
+pub use crate::health::{Health, RsHealth, VsHealth, VsId};
 pub use engine::{Engine, Options};
 pub use event::{Cause, Component, Event, EventKind};
-pub use health::{Health, RsHealth, VsHealth, VsId};
 pub use io::{Input, Output, QuorumChange, RsVerdict};
 pub use notify::{Notify, NotifyEvent};
 pub use probe::{HttpGet, NetError, ProbeId, ProbeKind, ProbeResult, ProbeTarget, ScriptExit};

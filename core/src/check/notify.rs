@@ -3,8 +3,8 @@
 use std::fmt;
 use std::net::SocketAddr;
 
-use super::health::VsId;
 use crate::config::Command;
+use crate::health::VsId;
 
 /// Why a command is to be run.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

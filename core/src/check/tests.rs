@@ -941,5 +941,5 @@ fn health_drives_the_ipvs_table() {
     let text = crate::ipvs::ipvsadm_ln(&table);
     assert!(!text.contains("172.17.1.152"), "{text}");
     assert!(text.contains("172.17.1.153:80"), "{text}");
-    assert_eq!(crate::ipvs::desired(&conf, &w.engine.ipvs_health()), table);
+    assert_eq!(crate::ipvs::desired(&conf, &w.engine.health()), table);
 }

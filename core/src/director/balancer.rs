@@ -7,8 +7,8 @@ use std::sync::Arc;
 use super::Options;
 use super::io::{Input, Output, Run};
 use crate::check::{self, Engine};
-use crate::config::{Config, RealServer, VirtualServer};
-use crate::ipvs::{self, HealthView, Sync, SyncOutput, Table};
+use crate::config::Config;
+use crate::ipvs::{self, Sync, SyncOutput, Table};
 use crate::rng::Rng;
 use crate::time::Instant;
 use crate::trace;
@@ -26,44 +26,6 @@ pub struct Balancer {
     /// Checking and syncing: started with a virtual server to balance.
     active: bool,
     out: Vec<Output>,
-}
-
-/// The check engine's health as the IPVS table reads it: by position in
-/// the config, real servers the engine does not know alive at their
-/// configured weight.
-struct EngineHealth<'a>(&'a check::Health);
-
-impl HealthView for EngineHealth<'_> {
-    fn quorum_up(&self, i: usize, vs: &VirtualServer) -> bool {
-        self.0
-            .virtual_servers
-            .get(i)
-            .map_or_else(|| ipvs::VsHealth::all_up(vs).quorum_up, |h| h.quorum_up)
-    }
-
-    fn real_server(
-        &self,
-        i: usize,
-        _vs: &VirtualServer,
-        j: usize,
-        rs: &RealServer,
-    ) -> ipvs::RsHealth {
-        match self
-            .0
-            .virtual_servers
-            .get(i)
-            .and_then(|v| v.real_servers.get(j))
-        {
-            Some(h) => ipvs::RsHealth {
-                alive: h.alive,
-                weight: i64::from(h.weight),
-            },
-            None => ipvs::RsHealth {
-                alive: true,
-                weight: i64::from(rs.weight),
-            },
-        }
-    }
 }
 
 impl Balancer {
@@ -104,7 +66,7 @@ impl Balancer {
     /// The table the config and the current health ask for.
     pub fn desired(&self) -> Table {
         let health = self.engine.health();
-        ipvs::desired(&self.config, &EngineHealth(&health))
+        ipvs::desired(&self.config, &health)
     }
 
     /// When to be called with [`Input::Timer`] next.

@@ -10,9 +10,12 @@ use super::Options;
 use super::host::{self, Host};
 use super::io::{Input, Output, Run};
 use crate::config::Config;
+use crate::packet::ip;
 use crate::time::Instant;
 use crate::trace;
-use crate::vrrp::{self, Instance, InstanceConfig, NotifyState, Router, State, TrackerId};
+use crate::vrrp::{
+    self, Instance, InstanceConfig, NotifyState, Router, RouterEvent as Event, State, TrackerId,
+};
 
 /// What the last reload did with the instances.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -102,14 +105,18 @@ impl Vrrp {
         match input {
             Input::Start => self.start(now),
             Input::Timer => {
-                let outs: Vec<_> = self.router.timer(now).collect();
+                let outs: Vec<_> = self
+                    .router
+                    .handle(now, Event::All(vrrp::Input::Timer))
+                    .collect();
                 self.act(outs);
             }
             Input::Datagram { iface, bytes } => {
-                let outs: Vec<_> = match self.router.receive_datagram(now, iface, bytes) {
-                    Ok(o) => o.collect(),
-                    Err(_) => Vec::new(),
+                let datagram = Event::Datagram {
+                    interface: iface,
+                    bytes,
                 };
+                let outs: Vec<_> = self.router.handle(now, datagram).collect();
                 self.act(outs);
             }
             Input::Message {
@@ -117,10 +124,15 @@ impl Vrrp {
                 meta,
                 message,
             } => {
-                let outs: Vec<_> = match self.router.receive(now, iface, meta, message) {
-                    Ok(o) => o.collect(),
-                    Err(_) => Vec::new(),
+                let datagram = Event::Message {
+                    interface: iface,
+                    datagram: ip::Datagram {
+                        meta,
+                        payload: message,
+                        auth: None,
+                    },
                 };
+                let outs: Vec<_> = self.router.handle(now, datagram).collect();
                 self.act(outs);
             }
             Input::Link { iface, up } => self.link(now, iface, up),
@@ -128,7 +140,7 @@ impl Vrrp {
                 self.trackers.insert(id.clone(), up);
                 let outs: Vec<_> = self
                     .router
-                    .broadcast(now, vrrp::Input::Track { id, up })
+                    .handle(now, Event::All(vrrp::Input::Track { id, up }))
                     .collect();
                 self.act(outs);
             }
@@ -139,7 +151,10 @@ impl Vrrp {
             }
             Input::Shutdown { keep_vips, .. } => {
                 self.stopping_keeps_vips = keep_vips;
-                let outs: Vec<_> = self.router.broadcast(now, vrrp::Input::Shutdown).collect();
+                let outs: Vec<_> = self
+                    .router
+                    .handle(now, Event::All(vrrp::Input::Shutdown))
+                    .collect();
                 self.act(outs);
                 self.started = false;
             }
@@ -160,7 +175,10 @@ impl Vrrp {
         for i in 0..self.router.instances().len() {
             self.prime(now, i);
         }
-        let outs: Vec<_> = self.router.start(now).collect();
+        let outs: Vec<_> = self
+            .router
+            .handle(now, Event::All(vrrp::Input::Start))
+            .collect();
         self.act(outs);
     }
 
@@ -176,12 +194,13 @@ impl Vrrp {
             if let Some(up) = up {
                 outs.extend(
                     self.router
-                        .handle(now, i, vrrp::Input::Track { id: &t.id, up }),
+                        .handle(now, Event::One(i, vrrp::Input::Track { id: &t.id, up })),
                 );
             }
         }
         if !self.primary_up(&cfg) {
-            outs.extend(self.router.handle(now, i, vrrp::Input::Link { up: false }));
+            let down = Event::One(i, vrrp::Input::Link { up: false });
+            outs.extend(self.router.handle(now, down));
         }
         self.act(outs);
     }
@@ -209,12 +228,13 @@ impl Vrrp {
         let id = TrackerId::Interface(iface.to_string());
         let mut outs: Vec<_> = self
             .router
-            .broadcast(now, vrrp::Input::Track { id: &id, up })
+            .handle(now, Event::All(vrrp::Input::Track { id: &id, up }))
             .collect();
         for i in 0..self.router.instances().len() {
             let c = self.router.instances()[i].config();
             if c.interface == iface && !self.dont_track_primary(c) {
-                outs.extend(self.router.handle(now, i, vrrp::Input::Link { up }));
+                let link = Event::One(i, vrrp::Input::Link { up });
+                outs.extend(self.router.handle(now, link));
             }
         }
         self.act(outs);
@@ -307,7 +327,10 @@ impl Vrrp {
         if self.started {
             for n in fresh {
                 self.prime(now, n);
-                let outs: Vec<_> = self.router.handle(now, n, vrrp::Input::Start).collect();
+                let outs: Vec<_> = self
+                    .router
+                    .handle(now, Event::One(n, vrrp::Input::Start))
+                    .collect();
                 self.act(outs);
             }
         }

@@ -32,47 +32,16 @@
 use std::net::{IpAddr, SocketAddr};
 
 use super::dest::{Dest, DestKey, ForwardMethod};
-use super::health::{Health, RsHealth, VsHealth, real_weight};
 use super::service::{Family, Netmask, Persistence, Service, ServiceFlags, ServiceKey};
 use super::table::{ServiceEntry, Table};
-use crate::config::{
-    Config, Forwarding, Granularity, RealServer, ServiceAddr, VirtualServer, VsgEntry,
-};
+use crate::config::{Config, Forwarding, Granularity, ServiceAddr, VirtualServer, VsgEntry};
+use crate::health::{Health, real_weight};
 
 /// The most addresses one group range entry expands to.
 pub const MAX_RANGE: u32 = 65_536;
 
-/// Read access to health, so that any health store (this module's
-/// [`Health`], the check engine's) can drive [`desired`].
-pub trait HealthView {
-    /// Whether virtual server `vs` (index `i` in config order) has quorum.
-    fn quorum_up(&self, i: usize, vs: &VirtualServer) -> bool;
-    /// Real server `rs` (index `j`) of virtual server `i`.
-    fn real_server(&self, i: usize, vs: &VirtualServer, j: usize, rs: &RealServer) -> RsHealth;
-}
-
-impl HealthView for Health {
-    fn quorum_up(&self, i: usize, vs: &VirtualServer) -> bool {
-        match self.virtual_servers.get(i) {
-            Some(h) => h.quorum_up,
-            None => VsHealth::all_up(vs).quorum_up,
-        }
-    }
-
-    fn real_server(&self, i: usize, _vs: &VirtualServer, j: usize, rs: &RealServer) -> RsHealth {
-        self.virtual_servers
-            .get(i)
-            .and_then(|h| h.real_servers.get(j))
-            .copied()
-            .unwrap_or(RsHealth {
-                alive: true,
-                weight: rs.weight as i64,
-            })
-    }
-}
-
 /// The IPVS table `config` asks for under `health`.
-pub fn desired(config: &Config, health: &impl HealthView) -> Table {
+pub fn desired(config: &Config, health: &Health) -> Table {
     let mut table = Table::new();
     for (i, vs) in config.virtual_servers.iter().enumerate() {
         let service = service_params(vs);
@@ -221,11 +190,11 @@ fn fill_pool(
     key: &ServiceKey,
     i: usize,
     vs: &VirtualServer,
-    health: &impl HealthView,
+    health: &Health,
 ) {
-    let sorry_active = vs.sorry_server.is_some() && !health.quorum_up(i, vs);
+    let sorry_active = vs.sorry_server.is_some() && !health.quorum_up_at(i, vs);
     for (j, rs) in vs.real_servers.iter().enumerate() {
-        let h = health.real_server(i, vs, j, rs);
+        let h = health.real_server_at(i, j, rs);
         let weight = if sorry_active {
             rs.inhibit_on_failure.then_some(0)
         } else if h.alive {
@@ -362,7 +331,7 @@ mod tests {
         h.rs_mut(0, 0).unwrap().alive = false;
         let v = &c.virtual_servers[0];
         h.virtual_servers[0].quorum_up =
-            super::super::health::next_quorum(v, true, h.virtual_servers[0].live_weight());
+            crate::health::next_quorum(v, true, h.virtual_servers[0].live_weight());
         assert!(h.virtual_servers[0].quorum_up);
         assert_eq!(
             listing(&desired(&c, &h)),
@@ -372,7 +341,7 @@ mod tests {
         // the pool, inhibited rs2 stays at weight 0.
         h.rs_mut(0, 1).unwrap().alive = false;
         h.virtual_servers[0].quorum_up =
-            super::super::health::next_quorum(v, true, h.virtual_servers[0].live_weight());
+            crate::health::next_quorum(v, true, h.virtual_servers[0].live_weight());
         assert!(!h.virtual_servers[0].quorum_up);
         assert_eq!(
             listing(&desired(&c, &h)),
@@ -383,13 +352,13 @@ mod tests {
         // rs2 back alone (weight 2 < 3 + 1): still no quorum, still the sorry server.
         h.rs_mut(0, 1).unwrap().alive = true;
         h.virtual_servers[0].quorum_up =
-            super::super::health::next_quorum(v, false, h.virtual_servers[0].live_weight());
+            crate::health::next_quorum(v, false, h.virtual_servers[0].live_weight());
         assert!(!h.virtual_servers[0].quorum_up);
         assert!(listing(&desired(&c, &h)).contains("192.0.2.200:80"));
         // Both back: quorum regained, sorry server out.
         h.rs_mut(0, 0).unwrap().alive = true;
         h.virtual_servers[0].quorum_up =
-            super::super::health::next_quorum(v, false, h.virtual_servers[0].live_weight());
+            crate::health::next_quorum(v, false, h.virtual_servers[0].live_weight());
         assert!(h.virtual_servers[0].quorum_up);
         assert!(!listing(&desired(&c, &h)).contains("192.0.2.200"));
     }

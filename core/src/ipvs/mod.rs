@@ -23,7 +23,6 @@ mod dest;
 mod diff;
 mod event;
 mod forward;
-mod health;
 mod op;
 pub mod persist;
 pub mod render;
@@ -32,13 +31,13 @@ mod service;
 mod sync;
 mod table;
 
+pub use crate::health::{Health, RsHealth, VsHealth, initial_quorum, next_quorum, real_weight};
 pub use apply::{ApplyError, ApplyErrorKind, apply, apply_one};
-pub use desired::{HealthView, MAX_RANGE, desired, owned_services};
+pub use desired::{MAX_RANGE, desired, owned_services};
 pub use dest::{Dest, DestKey, ForwardMethod};
 pub use diff::{Drainer, Plan, diff, plan};
 pub use event::Event;
 pub use forward::{ConnId, Forwarder, Placed, Refused};
-pub use health::{Health, RsHealth, VsHealth, initial_quorum, next_quorum, real_weight};
 pub use op::Op;
 pub use render::ipvsadm_ln;
 pub use service::{

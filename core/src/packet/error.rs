@@ -22,12 +22,6 @@ pub enum Error {
     Ip(String),
     /// The IP datagram is a fragment; VRRP adverts are never fragmented.
     Fragmented,
-    /// An IP Authentication Header (protocol 51) precedes VRRP: RFC 2338
-    /// AH authentication, recognised but not supported.
-    AuthHeader {
-        /// The protocol the AH header says follows it.
-        next_header: u8,
-    },
     /// The IP datagram carries another protocol than VRRP (112).
     NotVrrp(u8),
     /// The link-layer frame is malformed (the etherparse diagnosis).
@@ -48,10 +42,6 @@ impl fmt::Display for Error {
             Error::V2OverIpv6 => f.write_str("vrrp version 2 over ipv6 is not defined"),
             Error::Ip(e) => write!(f, "ip header: {e}"),
             Error::Fragmented => f.write_str("ip fragment: vrrp adverts are never fragmented"),
-            Error::AuthHeader { next_header } => write!(
-                f,
-                "ip authentication header (next header {next_header}): AH authentication is not supported"
-            ),
             Error::NotVrrp(p) => write!(f, "ip protocol {p} is not vrrp (112)"),
             Error::Frame(e) => write!(f, "frame: {e}"),
             Error::ArpNotEthernetIpv4 => f.write_str("arp: not ethernet/ipv4"),

@@ -7,9 +7,9 @@
 
 use std::net::IpAddr;
 
-use etherparse::{IpNumber, IpSlice, Ipv6ExtensionSlice};
+use etherparse::{IpAuthHeaderSlice, IpNumber, IpSlice, Ipv6ExtensionSlice};
 
-use super::vrrp::{PROTOCOL, PROTOCOL_AH, TOS, TTL};
+use super::vrrp::{PROTOCOL, TOS, TTL};
 use super::{Error, checksum};
 
 /// Length of the IPv4 header Vigil sends (no options).
@@ -34,17 +34,50 @@ pub struct Meta {
 pub struct Datagram<'a> {
     /// The IP-level facts.
     pub meta: Meta,
-    /// The IP payload: the VRRP message (and any trailing bytes the IP
-    /// length covers, which validation rejects).
+    /// The VRRP message (and any trailing bytes the IP length covers,
+    /// which validation rejects).
     pub payload: &'a [u8],
+    /// The IP Authentication Header between the IP header and the VRRP
+    /// message (RFC 2338 AH authentication), if there is one.
+    pub auth: Option<AuthHeader<'a>>,
 }
 
-/// Decodes an IPv4 or IPv6 datagram carrying VRRP, skipping IPv6
-/// extension headers. Bytes after the IP length (Ethernet padding) are
-/// ignored; an AH header, a fragment or another protocol is an error.
+/// An IP Authentication Header (protocol 51, RFC 4302) in front of VRRP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuthHeader<'a> {
+    /// Security parameters index.
+    pub spi: u32,
+    /// Sequence number.
+    pub seq: u32,
+    /// Integrity check value (12 bytes for HMAC-MD5-96).
+    pub icv: &'a [u8],
+    /// The whole datagram as received, IP header included: what the ICV
+    /// is computed over.
+    pub datagram: &'a [u8],
+}
+
+impl<'a> AuthHeader<'a> {
+    /// The header `found` (a view into `datagram`) with `datagram`'s
+    /// lifetime.
+    fn of(found: &IpAuthHeaderSlice<'_>, datagram: &'a [u8]) -> Option<AuthHeader<'a>> {
+        let at = (found.slice().as_ptr() as usize).checked_sub(datagram.as_ptr() as usize)?;
+        let a = IpAuthHeaderSlice::from_slice(datagram.get(at..)?).ok()?;
+        Some(AuthHeader {
+            spi: a.spi(),
+            seq: a.sequence_number(),
+            icv: a.raw_icv(),
+            datagram,
+        })
+    }
+}
+
+/// Decodes an IPv4 or IPv6 datagram carrying VRRP, directly or behind an
+/// Authentication Header, skipping IPv6 extension headers. Bytes after the
+/// IP length (Ethernet padding) are ignored; a fragment or another
+/// protocol is an error.
 pub fn parse(bytes: &[u8]) -> Result<Datagram<'_>, Error> {
     let ip = IpSlice::from_slice(bytes).map_err(|e| Error::Ip(e.to_string()))?;
-    let (meta, ah) = match &ip {
+    let (meta, auth) = match &ip {
         IpSlice::Ipv4(v4) => {
             let h = v4.header();
             let meta = Meta {
@@ -52,7 +85,11 @@ pub fn parse(bytes: &[u8]) -> Result<Datagram<'_>, Error> {
                 dst: IpAddr::V4(h.destination_addr()),
                 hop_limit: Some(h.ttl()),
             };
-            (meta, v4.extensions().auth.map(|a| a.next_header()))
+            let whole = &bytes[..usize::from(h.total_len()).min(bytes.len())];
+            (
+                meta,
+                v4.extensions().auth.and_then(|a| AuthHeader::of(&a, whole)),
+            )
         }
         IpSlice::Ipv6(v6) => {
             let h = v6.header();
@@ -61,24 +98,18 @@ pub fn parse(bytes: &[u8]) -> Result<Datagram<'_>, Error> {
                 dst: IpAddr::V6(h.destination_addr()),
                 hop_limit: Some(h.hop_limit()),
             };
-            let ah = v6.extensions().clone().into_iter().find_map(|e| match e {
-                Ipv6ExtensionSlice::Authentication(a) => Some(a.next_header()),
+            let whole =
+                &bytes[..(IPV6_HEADER_LEN + usize::from(h.payload_length())).min(bytes.len())];
+            let auth = v6.extensions().clone().into_iter().find_map(|e| match e {
+                Ipv6ExtensionSlice::Authentication(a) => AuthHeader::of(&a, whole),
                 _ => None,
             });
-            (meta, ah)
+            (meta, auth)
         }
     };
-    if let Some(next) = ah {
-        return Err(Error::AuthHeader {
-            next_header: next.0,
-        });
-    }
     let payload = ip.payload();
     if payload.fragmented {
         return Err(Error::Fragmented);
-    }
-    if payload.ip_number == IpNumber(PROTOCOL_AH) {
-        return Err(Error::AuthHeader { next_header: 0 });
     }
     if payload.ip_number != IpNumber(PROTOCOL) {
         return Err(Error::NotVrrp(payload.ip_number.0));
@@ -86,6 +117,7 @@ pub fn parse(bytes: &[u8]) -> Result<Datagram<'_>, Error> {
     Ok(Datagram {
         meta,
         payload: payload.payload,
+        auth,
     })
 }
 
@@ -196,7 +228,14 @@ mod tests {
         ah.extend_from_slice(&[0; 20]);
         d.extend_from_slice(&ah);
         d.extend_from_slice(&[0x21; 8]);
-        assert_eq!(parse(&d), Err(Error::AuthHeader { next_header: 112 }));
+        let p = parse(&d).unwrap();
+        assert_eq!(p.payload, &[0x21; 8]);
+        let auth = p.auth.unwrap();
+        assert_eq!((auth.spi, auth.seq, auth.icv.len()), (0, 0, 12));
+        assert_eq!(auth.datagram, &d[..]);
+        // AH in front of another protocol is not VRRP.
+        d[20] = 17;
+        assert_eq!(parse(&d), Err(Error::NotVrrp(17)));
     }
 
     #[test]

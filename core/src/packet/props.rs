@@ -148,10 +148,9 @@ proptest! {
         let meta = Meta { src: "192.0.2.2".parse().unwrap(), dst: "224.0.0.18".parse().unwrap(), hop_limit: Some(255) };
         let _ = validate(&cfg, &meta, &bytes);
         let mut r = crate::vrrp::Router::new(vec![crate::vrrp::Instance::new(cfg)]);
-        let _ = r.start(crate::time::Instant::ZERO).count();
-        if let Ok(o) = r.receive_datagram(crate::time::Instant::ZERO, "eth0", &bytes) {
-            let _ = o.count();
-        }
+        let t = crate::time::Instant::ZERO;
+        let _ = r.handle(t, crate::vrrp::RouterEvent::All(crate::vrrp::Input::Start)).count();
+        let _ = r.handle(t, crate::vrrp::RouterEvent::Datagram { interface: "eth0", bytes: &bytes }).count();
     }
 
     /// Frames built around valid IP datagrams survive arbitrary tails and

@@ -28,7 +28,7 @@ pub use from_config::{DEFAULT_INTERFACE, interval};
 pub use instance::{Instance, PRIORITY_OWNER, PRIORITY_STOP};
 pub use io::{Input, Notify, NotifyState, Output, Transmit};
 pub use reject::Reject;
-pub use router::{Router, RouterStats, Unrouted};
+pub use router::{Event as RouterEvent, Router, RouterStats, Unrouted};
 pub use state::State;
 pub use stats::Stats;
 pub use validate::validate;

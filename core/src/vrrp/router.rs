@@ -1,11 +1,11 @@
-//! A node's VRRP instances behind one entry point: received datagrams are
-//! dispatched by interface, family and VRID; timers and trackers fan out.
+//! A node's VRRP instances behind one entry point, [`Router::handle`]:
+//! received datagrams are dispatched by interface, family and VRID;
+//! timers and trackers fan out.
 
 use std::net::IpAddr;
 
 use super::instance::Instance;
 use super::io::{Input, Output};
-use crate::packet::ip::Meta;
 use crate::packet::{Error, Family, ip};
 use crate::time::Instant;
 
@@ -32,11 +32,39 @@ pub enum Unrouted {
     Malformed(Error),
 }
 
+/// What a [`Router`] is told.
+#[derive(Clone, Copy, Debug)]
+pub enum Event<'a> {
+    /// An input for every instance: start, a tracker's result, shutdown.
+    /// [`Input::Timer`] reaches only the instances whose deadline passed.
+    All(Input<'a>),
+    /// An input for the instance at this index only (a driver's
+    /// per-instance facts: its own interface's link state); nothing when
+    /// there is no such instance.
+    One(usize, Input<'a>),
+    /// A whole IP datagram received on `interface` (IPv4 raw sockets and
+    /// captures deliver the header too).
+    Datagram {
+        /// The receiving interface.
+        interface: &'a str,
+        /// The datagram, IP header first.
+        bytes: &'a [u8],
+    },
+    /// A datagram already split into its IP facts and VRRP message.
+    Message {
+        /// The receiving interface.
+        interface: &'a str,
+        /// The datagram.
+        datagram: ip::Datagram<'a>,
+    },
+}
+
 /// All VRRP instances of one node.
 #[derive(Clone, Debug, Default)]
 pub struct Router {
     instances: Vec<Instance>,
     stats: RouterStats,
+    unrouted: Option<Unrouted>,
     out: Vec<(usize, Output)>,
 }
 
@@ -45,8 +73,7 @@ impl Router {
     pub fn new(instances: Vec<Instance>) -> Router {
         Router {
             instances,
-            stats: RouterStats::default(),
-            out: Vec::new(),
+            ..Router::default()
         }
     }
 
@@ -65,6 +92,12 @@ impl Router {
         &self.stats
     }
 
+    /// Why the datagram of the last [`Router::handle`] reached no instance
+    /// (it is counted in [`Router::stats`]); `None` after any other event.
+    pub fn unrouted(&self) -> Option<&Unrouted> {
+        self.unrouted.as_ref()
+    }
+
     /// The earliest deadline of any instance.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.instances
@@ -73,160 +106,84 @@ impl Router {
             .min()
     }
 
-    /// Applies `input` to every instance; outputs tagged with the index of
-    /// the instance that produced them.
-    pub fn broadcast(
-        &mut self,
-        now: Instant,
-        input: Input<'_>,
-    ) -> std::vec::Drain<'_, (usize, Output)> {
-        for (i, inst) in self.instances.iter_mut().enumerate() {
-            self.out.extend(inst.handle(now, input).map(|o| (i, o)));
-        }
-        self.out.drain(..)
-    }
-
-    /// Applies `input` to the instance at `index` only (a driver's
-    /// per-instance facts: its own interface's link state); nothing when
-    /// there is no such instance.
-    pub fn handle(
-        &mut self,
-        now: Instant,
-        index: usize,
-        input: Input<'_>,
-    ) -> std::vec::Drain<'_, (usize, Output)> {
-        if let Some(inst) = self.instances.get_mut(index) {
-            self.out.extend(inst.handle(now, input).map(|o| (index, o)));
-        }
-        self.out.drain(..)
-    }
-
     /// Takes the instances back, state and all (a driver rebuilding its
     /// router on reload keeps the unchanged ones).
     pub fn into_instances(self) -> Vec<Instance> {
         self.instances
     }
 
-    /// Starts every instance.
-    pub fn start(&mut self, now: Instant) -> std::vec::Drain<'_, (usize, Output)> {
-        self.broadcast(now, Input::Start)
-    }
-
-    /// Processes every instance whose deadline has passed.
-    pub fn timer(&mut self, now: Instant) -> std::vec::Drain<'_, (usize, Output)> {
-        for (i, inst) in self.instances.iter_mut().enumerate() {
-            if inst.next_deadline().is_some_and(|d| d <= now) {
-                self.out
-                    .extend(inst.handle(now, Input::Timer).map(|o| (i, o)));
+    /// Processes `event` at `now`; the outputs, each tagged with the index
+    /// of the instance that produced it, in the order to act on them.
+    pub fn handle(
+        &mut self,
+        now: Instant,
+        event: Event<'_>,
+    ) -> std::vec::Drain<'_, (usize, Output)> {
+        self.unrouted = None;
+        match event {
+            Event::All(Input::Timer) => {
+                for (i, inst) in self.instances.iter_mut().enumerate() {
+                    if inst.next_deadline().is_some_and(|d| d <= now) {
+                        self.out
+                            .extend(inst.handle(now, Input::Timer).map(|o| (i, o)));
+                    }
+                }
             }
+            Event::All(input) => {
+                for (i, inst) in self.instances.iter_mut().enumerate() {
+                    self.out.extend(inst.handle(now, input).map(|o| (i, o)));
+                }
+            }
+            Event::One(i, input) => {
+                if let Some(inst) = self.instances.get_mut(i) {
+                    self.out.extend(inst.handle(now, input).map(|o| (i, o)));
+                }
+            }
+            Event::Datagram { interface, bytes } => match ip::parse(bytes) {
+                Ok(datagram) => self.receive(now, interface, datagram),
+                Err(e) => self.unroutable(Unrouted::Malformed(e)),
+            },
+            Event::Message {
+                interface,
+                datagram,
+            } => self.receive(now, interface, datagram),
         }
         self.out.drain(..)
     }
 
-    /// Dispatches a VRRP message (IP payload) received on `interface`.
-    /// `Err` names why no instance took it (it is counted here).
-    pub fn receive(
-        &mut self,
-        now: Instant,
-        interface: &str,
-        meta: Meta,
-        message: &[u8],
-    ) -> Result<std::vec::Drain<'_, (usize, Output)>, Unrouted> {
-        let Some(&vrid) = message.get(1) else {
-            self.stats.malformed += 1;
-            return Err(Unrouted::Malformed(Error::Truncated {
+    fn receive(&mut self, now: Instant, interface: &str, d: ip::Datagram<'_>) {
+        let Some(&vrid) = d.payload.get(1) else {
+            return self.unroutable(Unrouted::Malformed(Error::Truncated {
                 what: "vrrp header",
                 needed: 8,
-                got: message.len(),
+                got: d.payload.len(),
             }));
         };
-        let i = self.find(interface, Family::of(&meta.src), vrid, meta.src)?;
-        self.out.extend(
-            self.instances[i]
-                .handle(now, Input::Advert { meta, message })
-                .map(|o| (i, o)),
-        );
-        Ok(self.out.drain(..))
-    }
-
-    /// Dispatches a whole IP datagram received on `interface` (IPv4 raw
-    /// sockets and captures deliver the header too).
-    pub fn receive_datagram(
-        &mut self,
-        now: Instant,
-        interface: &str,
-        datagram: &[u8],
-    ) -> Result<std::vec::Drain<'_, (usize, Output)>, Unrouted> {
-        match ip::parse(datagram) {
-            Ok(d) => self.receive(now, interface, d.meta, d.payload),
-            Err(Error::AuthHeader { next_header }) => {
-                self.receive_ah(now, interface, datagram, next_header)
-            }
-            Err(e) => {
-                self.stats.malformed += 1;
-                Err(Unrouted::Malformed(e))
-            }
-        }
-    }
-
-    fn receive_ah(
-        &mut self,
-        now: Instant,
-        interface: &str,
-        datagram: &[u8],
-        next_header: u8,
-    ) -> Result<std::vec::Drain<'_, (usize, Output)>, Unrouted> {
-        // Find the VRID behind the AH header (IPv4 only: RFC 2338).
-        let ihl = usize::from(datagram.first().map_or(0, |b| b & 0x0f)) * 4;
-        let ah_len = datagram.get(ihl + 1).map(|l| (usize::from(*l) + 2) * 4);
-        let vrid = ah_len.and_then(|l| datagram.get(ihl + l + 1)).copied();
-        let (Some(vrid), true, Some(src), Some(dst)) = (
-            vrid,
-            next_header == crate::packet::vrrp::PROTOCOL,
-            v4(datagram, 12),
-            v4(datagram, 16),
-        ) else {
-            self.stats.malformed += 1;
-            return Err(Unrouted::Malformed(Error::AuthHeader { next_header }));
+        let src = d.meta.src;
+        let Some(i) = self.instances.iter().position(|i| {
+            i.config().vrid == vrid
+                && i.config().interface == interface
+                && i.config().family() == Family::of(&src)
+        }) else {
+            self.stats.unknown_vrid += 1;
+            self.unrouted = Some(Unrouted::UnknownVrid { src, vrid });
+            return;
         };
-        let meta = Meta {
-            src,
-            dst,
-            hop_limit: datagram.get(8).copied(),
+        let input = match d.auth {
+            Some(_) => Input::AuthHeader { meta: d.meta },
+            None => Input::Advert {
+                meta: d.meta,
+                message: d.payload,
+            },
         };
-        let i = self.find(interface, Family::V4, vrid, src)?;
-        self.out.extend(
-            self.instances[i]
-                .handle(now, Input::AuthHeader { meta })
-                .map(|o| (i, o)),
-        );
-        Ok(self.out.drain(..))
+        self.out
+            .extend(self.instances[i].handle(now, input).map(|o| (i, o)));
     }
 
-    fn find(
-        &mut self,
-        interface: &str,
-        family: Family,
-        vrid: u8,
-        src: IpAddr,
-    ) -> Result<usize, Unrouted> {
-        self.instances
-            .iter()
-            .position(|i| {
-                i.config().vrid == vrid
-                    && i.config().interface == interface
-                    && i.config().family() == family
-            })
-            .ok_or_else(|| {
-                self.stats.unknown_vrid += 1;
-                Unrouted::UnknownVrid { src, vrid }
-            })
+    fn unroutable(&mut self, why: Unrouted) {
+        self.stats.malformed += 1;
+        self.unrouted = Some(why);
     }
-}
-
-fn v4(d: &[u8], at: usize) -> Option<IpAddr> {
-    let b = d.get(at..at + 4)?;
-    Some(IpAddr::from([b[0], b[1], b[2], b[3]]))
 }
 
 #[cfg(test)]
@@ -243,20 +200,24 @@ mod tests {
     #[test]
     fn handle_reaches_one_instance_only() {
         let mut r = Router::new(vec![inst("a", "eth0", 1), inst("b", "eth1", 2)]);
-        let _ = r.start(Instant::ZERO).count();
+        let _ = r.handle(Instant::ZERO, Event::All(Input::Start)).count();
         let outs: Vec<_> = r
-            .handle(Instant::ZERO, 1, Input::Link { up: false })
+            .handle(Instant::ZERO, Event::One(1, Input::Link { up: false }))
             .collect();
         assert!(outs.iter().all(|(i, _)| *i == 1));
         assert_eq!(r.instances()[0].state(), State::Backup);
         assert_eq!(r.instances()[1].state(), State::Fault);
-        assert_eq!(r.handle(Instant::ZERO, 7, Input::Shutdown).count(), 0);
+        assert_eq!(
+            r.handle(Instant::ZERO, Event::One(7, Input::Shutdown))
+                .count(),
+            0
+        );
     }
 
     #[test]
     fn into_instances_keeps_state() {
         let mut r = Router::new(vec![inst("a", "eth0", 1)]);
-        let _ = r.start(Instant::ZERO).count();
+        let _ = r.handle(Instant::ZERO, Event::All(Input::Start)).count();
         let back = r.into_instances();
         assert_eq!(back[0].state(), State::Backup);
         let r2 = Router::new(back);

@@ -841,30 +841,45 @@ fn unicast_skips_ttl_check() {
 #[test]
 fn router_dispatches_by_vrid_and_counts_unknown() {
     let mut r = Router::new(vec![Instance::new(seed("lb2"))]);
-    let _ = r.start(Instant::ZERO).count();
+    let _ = r
+        .handle(Instant::ZERO, RouterEvent::All(Input::Start))
+        .count();
     let (m, b) = advert_bytes(|a| a.vrid = 52, "172.17.1.150", "224.0.0.18");
+    let message = RouterEvent::Message {
+        interface: "eth0",
+        datagram: crate::packet::ip::Datagram {
+            meta: m,
+            payload: &b,
+            auth: None,
+        },
+    };
+    assert_eq!(r.handle(Instant::ZERO, message).count(), 0);
     assert!(matches!(
-        r.receive(Instant::ZERO, "eth0", m, &b),
-        Err(Unrouted::UnknownVrid { vrid: 52, .. })
+        r.unrouted(),
+        Some(Unrouted::UnknownVrid { vrid: 52, .. })
     ));
     assert_eq!(r.stats().unknown_vrid, 1);
     let (m, b) = advert_bytes(|_| {}, "172.17.1.150", "224.0.0.18");
     let d = crate::packet::ip::datagram(m.src, m.dst, &b);
-    assert!(
-        r.receive_datagram(Instant::from_secs(1), "eth0", &d)
-            .is_ok()
-    );
+    let datagram = |bytes| RouterEvent::Datagram {
+        interface: "eth0",
+        bytes,
+    };
+    let _ = r.handle(Instant::from_secs(1), datagram(&d)).count();
+    assert_eq!(r.unrouted(), None);
     assert_eq!(r.instance("apache").unwrap().stats().adverts_received, 1);
-    assert!(matches!(
-        r.receive_datagram(Instant::from_secs(1), "eth0", &[1, 2, 3]),
-        Err(Unrouted::Malformed(_))
-    ));
+    let _ = r
+        .handle(Instant::from_secs(1), datagram(&[1, 2, 3]))
+        .count();
+    assert!(matches!(r.unrouted(), Some(Unrouted::Malformed(_))));
 }
 
 #[test]
 fn ah_advert_is_reported_unsupported() {
     let mut r = Router::new(vec![Instance::new(seed("lb2"))]);
-    let _ = r.start(Instant::ZERO).count();
+    let _ = r
+        .handle(Instant::ZERO, RouterEvent::All(Input::Start))
+        .count();
     let (m, b) = advert_bytes(|_| {}, "172.17.1.150", "224.0.0.18");
     let mut d = crate::packet::ip::header(m.src, m.dst, 24 + b.len());
     d[9] = 51;
@@ -873,8 +888,13 @@ fn ah_advert_is_reported_unsupported() {
     d.extend_from_slice(&ah);
     d.extend_from_slice(&b);
     let outs: Vec<String> = r
-        .receive_datagram(Instant::ZERO, "eth0", &d)
-        .unwrap()
+        .handle(
+            Instant::ZERO,
+            RouterEvent::Datagram {
+                interface: "eth0",
+                bytes: &d,
+            },
+        )
         .map(|(_, o)| o.to_string())
         .collect();
     assert_eq!(

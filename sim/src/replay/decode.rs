@@ -385,6 +385,12 @@ fn frame(f: &RawFrame, origin: Duration) -> Result<Option<Packet>, Skip> {
         what,
     };
     Ok(match frame::classify(l.ethertype, l.payload) {
+        Content::Vrrp(d) if let Some(auth) = d.auth => Some(packet(What::AuthHeader {
+            src: d.meta.src,
+            vrid: d.payload.get(1).copied(),
+            priority: d.payload.get(2).copied(),
+            datagram: auth.datagram.to_vec(),
+        })),
         Content::Vrrp(d) => {
             let end = offset_in(l.payload, d.payload) + d.payload.len();
             let datagram = l.payload[..end.min(l.payload.len())].to_vec();
@@ -405,17 +411,6 @@ fn frame(f: &RawFrame, origin: Duration) -> Result<Option<Packet>, Skip> {
         }
         Content::OtherIp { src, protocol, .. } if protocol == 2 || protocol == 58 => {
             membership(l.payload).map(|join| packet(What::Membership { src, join }))
-        }
-        Content::Malformed(PacketError::AuthHeader { .. }) => {
-            // AH before another protocol than VRRP is noise.
-            peek(l.payload).and_then(|p| {
-                Some(packet(What::AuthHeader {
-                    src: p.src?,
-                    vrid: p.vrid,
-                    priority: p.priority,
-                    datagram: l.payload[..ip_len(l.payload)].to_vec(),
-                }))
-            })
         }
         Content::Malformed(e) => return Err(Skip::Broken(e.to_string(), peek(l.payload))),
         _ => None,
@@ -520,16 +515,6 @@ fn peek(ip: &[u8]) -> Option<Peek> {
         }
     }
     None
-}
-
-/// The IP datagram's own length within `ip` (link padding dropped).
-fn ip_len(ip: &[u8]) -> usize {
-    let len = match ip.first().map(|v| v >> 4) {
-        Some(4) => be16(ip, 2).map(usize::from),
-        Some(6) => be16(ip, 4).map(|l| usize::from(l) + 40),
-        _ => None,
-    };
-    len.unwrap_or(ip.len()).min(ip.len())
 }
 
 /// IGMP (v1/v2/v3) or MLD (v1/v2) about a VRRP group: Some(true) for a

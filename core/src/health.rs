@@ -1,43 +1,175 @@
-//! What the health-check engine tells the table builder: which real
-//! servers are alive at which weight, and whether each virtual server has
-//! quorum. Quorum has hysteresis, so it is state the engine keeps; the
+//! The health of the balanced pool: per virtual server whether quorum
+//! holds, per real server whether it is alive and at what weight. The
+//! check engine produces it; [`crate::ipvs::desired`] builds the table
+//! from it. Quorum has hysteresis, so it is state the engine keeps; the
 //! rules it follows (keepalived's `set_quorum_states` and
 //! `update_quorum_state`) are here so both sides agree.
 
-use crate::config::{Config, VirtualServer};
+use std::fmt;
+use std::net::SocketAddr;
 
-/// The health of one real server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RsHealth {
-    /// Whether its checkers currently pass (keepalived's `ISALIVE`).
-    pub alive: bool,
-    /// Its effective weight (the configured one, as changed by
-    /// `misc_dynamic`; keepalived keeps it signed and clamps it with
-    /// [`real_weight`]).
-    pub weight: i64,
+use crate::config::{Config, Protocol, RealServer, ServiceAddr, VirtualServer};
+
+/// Names a virtual server across reloads, as keepalived matches them:
+/// by what the service is and its protocol.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct VsId {
+    /// Address and port, firewall mark or group.
+    pub service: ServiceAddr,
+    /// The protocol.
+    pub protocol: Protocol,
+}
+
+impl VsId {
+    /// The id of a configured virtual server.
+    pub fn of(vs: &VirtualServer) -> VsId {
+        VsId {
+            service: vs.service.clone(),
+            protocol: vs.protocol,
+        }
+    }
+}
+
+impl fmt::Display for VsId {
+    /// `172.17.1.160:80/tcp`, `fwmark:1/tcp`, `group:NAME/udp`: one word.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let proto = match self.protocol {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+            Protocol::Sctp => "sctp",
+        };
+        match &self.service {
+            ServiceAddr::Addr(a) => write!(f, "{a}/{proto}"),
+            ServiceAddr::Fwmark(m) => write!(f, "fwmark:{m}/{proto}"),
+            ServiceAddr::Group(g) => write!(f, "group:{g}/{proto}"),
+        }
+    }
+}
+
+/// The health of every virtual server, in configuration order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Health {
+    /// One entry per `virtual_server`.
+    pub virtual_servers: Vec<VsHealth>,
+}
+
+impl Health {
+    /// The entry of the virtual server `id`.
+    pub fn virtual_server(&self, id: &VsId) -> Option<&VsHealth> {
+        self.virtual_servers.iter().find(|v| v.id == *id)
+    }
+
+    /// The entry of real server `rs` of virtual server `vs`.
+    pub fn real_server(&self, vs: &VsId, rs: SocketAddr) -> Option<&RsHealth> {
+        self.virtual_server(vs)?
+            .real_servers
+            .iter()
+            .find(|r| r.addr == rs)
+    }
+}
+
+impl fmt::Display for Health {
+    /// One line per virtual server, then one per real server:
+    /// `vs 172.17.1.160:80/tcp quorum=up` /
+    /// `  rs 172.17.1.152:80 alive weight=1`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for vs in &self.virtual_servers {
+            write!(
+                f,
+                "vs {} quorum={}",
+                vs.id,
+                if vs.quorum_up { "up" } else { "down" }
+            )?;
+            if let Some(s) = vs.sorry_server {
+                write!(
+                    f,
+                    " sorry={s}{}",
+                    if vs.sorry_active() { "(active)" } else { "" }
+                )?;
+            }
+            writeln!(f)?;
+            for rs in &vs.real_servers {
+                writeln!(
+                    f,
+                    "  rs {} {} weight={}{}",
+                    rs.addr,
+                    if rs.alive { "alive" } else { "dead" },
+                    real_weight(rs.weight),
+                    if rs.inhibit { " inhibit" } else { "" }
+                )?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The health of one virtual server.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VsHealth {
-    /// Whether it has quorum (`quorum_state_up`).
+    /// Which virtual server.
+    pub id: VsId,
+    /// Whether the live weight meets the quorum (with hysteresis).
     pub quorum_up: bool,
-    /// Its real servers, in config order.
+    /// The configured sorry server, if any.
+    pub sorry_server: Option<SocketAddr>,
+    /// Its real servers, in configuration order.
     pub real_servers: Vec<RsHealth>,
 }
 
-/// The health of every virtual server, in config order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Health {
-    /// One entry per `virtual_server`, in config order. A missing entry
-    /// (or real server) counts as all up at the configured weight.
-    pub virtual_servers: Vec<VsHealth>,
+impl VsHealth {
+    /// Whether the sorry server replaces the pool: quorum is lost and
+    /// there is one. (Without a sorry server, losing quorum only runs the
+    /// `quorum_down` script; live servers stay.)
+    pub fn sorry_active(&self) -> bool {
+        !self.quorum_up && self.sorry_server.is_some()
+    }
+}
+
+/// The health of one real server of one virtual server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RsHealth {
+    /// Address and port.
+    pub addr: SocketAddr,
+    /// Whether every checker of it is up.
+    pub alive: bool,
+    /// Its effective weight: the configured one, as `misc_dynamic`
+    /// changed it (keepalived keeps it signed; IPVS gets [`real_weight`]).
+    pub weight: i64,
+    /// `inhibit_on_failure`: kept with weight 0 while dead.
+    pub inhibit: bool,
+}
+
+impl RsHealth {
+    /// The weight it should have in the pool: its weight when alive, 0
+    /// when dead but inhibited, `None` when it should be absent. (Quorum
+    /// and the sorry server are the virtual server's business.)
+    pub fn pool_weight(&self) -> Option<u32> {
+        if self.alive {
+            Some(real_weight(self.weight))
+        } else if self.inhibit {
+            Some(0)
+        } else {
+            None
+        }
+    }
 }
 
 /// keepalived's `real_weight`: the effective weight clamped to
 /// `0..=i32::MAX`, the weight IPVS gets.
 pub fn real_weight(effective: i64) -> u32 {
     effective.clamp(0, i32::MAX as i64) as u32
+}
+
+impl RsHealth {
+    /// Real server `rs` alive or not at its configured weight.
+    pub fn configured(rs: &RealServer, alive: bool) -> RsHealth {
+        RsHealth {
+            addr: rs.addr,
+            alive,
+            weight: i64::from(rs.weight),
+            inhibit: rs.inhibit_on_failure,
+        }
+    }
 }
 
 impl VsHealth {
@@ -50,20 +182,19 @@ impl VsHealth {
     /// keepalived's start-up state: a real server with an `alpha` checker
     /// starts down, the others up; quorum from that.
     pub fn initial(vs: &VirtualServer) -> VsHealth {
-        VsHealth::with_alive(vs, |i| {
-            !vs.real_servers[i].checkers.iter().any(|c| c.timing.alpha)
-        })
+        VsHealth::with_alive(vs, |rs| !rs.checkers.iter().any(|c| c.timing.alpha))
     }
 
-    fn with_alive(vs: &VirtualServer, alive: impl Fn(usize) -> bool) -> VsHealth {
-        let real_servers = (0..vs.real_servers.len())
-            .map(|i| RsHealth {
-                alive: alive(i),
-                weight: vs.real_servers[i].weight as i64,
-            })
+    fn with_alive(vs: &VirtualServer, alive: impl Fn(&RealServer) -> bool) -> VsHealth {
+        let real_servers = vs
+            .real_servers
+            .iter()
+            .map(|rs| RsHealth::configured(rs, alive(rs)))
             .collect();
         let mut h = VsHealth {
+            id: VsId::of(vs),
             quorum_up: false,
+            sorry_server: vs.sorry_server.as_ref().map(|s| s.addr),
             real_servers,
         };
         h.quorum_up = initial_quorum(vs, h.live_weight());
@@ -117,6 +248,24 @@ impl Health {
     /// Real server `rs` of virtual server `vs` (indices in config order).
     pub fn rs_mut(&mut self, vs: usize, rs: usize) -> Option<&mut RsHealth> {
         self.virtual_servers.get_mut(vs)?.real_servers.get_mut(rs)
+    }
+
+    /// Whether virtual server `vs` (index `i` in config order) has quorum;
+    /// one this health has no entry for has its start-up quorum.
+    pub fn quorum_up_at(&self, i: usize, vs: &VirtualServer) -> bool {
+        self.virtual_servers
+            .get(i)
+            .map_or_else(|| VsHealth::all_up(vs).quorum_up, |h| h.quorum_up)
+    }
+
+    /// Real server `rs` (index `j`) of virtual server `i`; one this health
+    /// has no entry for is alive at its configured weight.
+    pub fn real_server_at(&self, i: usize, j: usize, rs: &RealServer) -> RsHealth {
+        self.virtual_servers
+            .get(i)
+            .and_then(|h| h.real_servers.get(j))
+            .copied()
+            .unwrap_or_else(|| RsHealth::configured(rs, true))
     }
 }
 
