@@ -41,16 +41,59 @@ fn dump_is_keepalived_text() {
 
 #[test]
 fn errors_exit_1() {
-    let (code, out, err) = vigil(&[
-        "check-config",
-        "core/tests/configs/invalid/vrrp_ranges.conf",
-    ]);
+    let (code, out, err) = vigil(&["check-config", "sim/tests/bad-scenarios/broken.conf"]);
     assert_eq!(code, 1);
     assert!(out.is_empty());
     assert!(
-        err.contains("vrrp_ranges.conf:5:14: error: priority '0' is out of range (must be 1..255)"),
+        err.contains("broken.conf:1:1: error: vrrp_instance apache has no valid virtual_router_id"),
         "{err}"
     );
+}
+
+/// What keepalived runs with a fallback: exit 0 with located warnings
+/// saying what keepalived does; `--strict` makes them fatal.
+#[test]
+fn fallbacks_warn_and_strict_refuses_them() {
+    let file = "core/tests/configs/fallback/vrrp_ranges.conf";
+    let (code, out, err) = vigil(&["check-config", file]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("instance a on eth0 (VRID 1"), "{out}");
+    assert!(
+        err.contains(
+            "vrrp_ranges.conf:7:14: warning: priority '0' must be in 1..255; keepalived uses 100"
+        ),
+        "{err}"
+    );
+    let (code, out, err) = vigil(&["check-config", "--strict", file]);
+    assert_eq!(code, 1, "{out}");
+    assert!(err.contains("--strict refuses them"), "{err}");
+    let (code, _, err) = vigil(&[
+        "check-config",
+        "--strict",
+        "scenarios/seed/lb2.keepalived.conf",
+    ]);
+    assert_eq!(code, 1, "the seed's nat_mask is a warning: {err}");
+}
+
+/// `-i ID` picks the `@ID` lines, as keepalived's `--config-id`.
+#[test]
+fn config_id_selects_lines() {
+    let dir = std::env::temp_dir().join(format!("vigil-cfgid-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("k.conf");
+    std::fs::write(
+        &file,
+        "vrrp_instance v {\n interface eth0\n virtual_router_id 5\n@lb1 priority 150\n@^lb1 priority 90\n virtual_ipaddress {\n  192.0.2.9\n }\n}\n",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let (code, out, err) = vigil(&["check-config", "-i", "lb1", f]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("priority 150"), "{out}");
+    let (code, out, err) = vigil(&["check-config", "--config-id", "lb2", f]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("priority 90"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

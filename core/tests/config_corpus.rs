@@ -1,8 +1,12 @@
 //! The keepalived.conf corpus: every `configs/valid/*.conf` parses with no
 //! error, its dump parses back to the same config, and its diagnostics,
 //! summary and dump match the snapshot beside it; every
-//! `configs/invalid/*.conf` has errors, and its diagnostics match the
-//! snapshot beside it.
+//! `configs/fallback/*.conf` is run by keepalived 2.2.7 with warnings and
+//! fallbacks: it parses with no error, at least one warning, and its
+//! diagnostics and summary (the values keepalived falls back to) match
+//! the snapshot beside it; every `configs/invalid/*.conf` has errors (what
+//! keepalived refuses to run), and its diagnostics match the snapshot
+//! beside it.
 
 use std::path::{Path, PathBuf};
 
@@ -87,6 +91,25 @@ fn valid_configs() {
             dump
         );
         snapshot("valid", &name, &text);
+    }
+}
+
+#[test]
+fn fallback_configs() {
+    let (src, names) = corpus("fallback");
+    for name in names {
+        let parsed = config::parse(&src, &name);
+        let diags: Vec<String> = parsed.diagnostics.iter().map(|d| d.to_string()).collect();
+        let Some(cfg) = parsed.config else {
+            panic!("{name} has errors:\n{}", diags.join("\n"));
+        };
+        assert!(!diags.is_empty(), "{name} should have warnings");
+        let text = format!(
+            "diagnostics:\n{}\n\nsummary:\n{}",
+            diags.join("\n"),
+            config::summary(&cfg)
+        );
+        snapshot("fallback", &name, &text);
     }
 }
 

@@ -63,6 +63,14 @@ pub struct Cli {
     /// Checker child's pid file (vigild writes its own pid there).
     #[arg(short = 'c', long = "checkers_pid")]
     pub checkers_pid: Option<PathBuf>,
+    /// keepalived's config id: which `@ID` config lines to read (default:
+    /// the host name up to its first dot).
+    #[arg(short = 'i', long = "config-id", value_name = "ID")]
+    pub config_id: Option<String>,
+    /// Refuse a configuration with warnings (keepalived runs those with a
+    /// fallback), at start and on reload.
+    #[arg(long = "strict")]
+    pub strict: bool,
     /// Check the configuration, print its diagnostics and exit (1 on error).
     #[arg(short = 't', long = "config-test")]
     pub config_test: bool,

@@ -2,7 +2,6 @@
 //! the signals that drive them (SIGHUP reload, SIGTERM/SIGINT stop,
 //! SIGUSR2 counters).
 
-use std::path::Path;
 use std::sync::Arc;
 
 use tokio::signal::unix::{SignalKind, signal};
@@ -21,15 +20,25 @@ use crate::vrrp_task;
 /// Exit status for a configuration or environment that cannot run.
 pub const EXIT_CONFIG: i32 = 1;
 
-/// Parses the configuration file, logging every diagnostic; the config
-/// when it has no error.
-pub fn load(path: &Path, context: &str) -> Option<Config> {
-    let parsed = config::parse(&FsSource, &path.to_string_lossy());
+/// Parses the configuration file `cli` names, logging every diagnostic;
+/// the config when it has no error (and, with `--strict`, no warning).
+pub fn load(cli: &Cli, context: &str) -> Option<Config> {
+    let opts = config::ParseOptions {
+        config_id: cli.config_id.clone().or_else(config::host_config_id),
+    };
+    let parsed = config::parse_with(&FsSource, &cli.use_file.to_string_lossy(), &opts);
+    let strict = cli.strict && parsed.config.is_some();
     for d in &parsed.diagnostics {
         match d.severity {
+            Severity::Warning if strict => {
+                tracing::error!(target: log::DIAG_TARGET, "{context}{d} (--strict)")
+            }
             Severity::Error => tracing::error!(target: log::DIAG_TARGET, "{context}{d}"),
             Severity::Warning => tracing::warn!(target: log::DIAG_TARGET, "{context}{d}"),
         }
+    }
+    if strict && !parsed.diagnostics.is_empty() {
+        return None;
     }
     parsed.config
 }
@@ -50,7 +59,7 @@ pub fn run(cli: Cli) -> i32 {
     };
     log::init(sinks, cli.log_detail);
 
-    let Some(cfg) = load(&cli.use_file, "") else {
+    let Some(cfg) = load(&cli, "") else {
         tracing::error!(
             "configuration {} has errors; not starting",
             cli.use_file.display()
@@ -251,8 +260,8 @@ async fn signals(cli: &Cli, mut cfg: Arc<Config>, sides: Sides) -> i32 {
             }
             _ = hup.recv() => {
                 tracing::info!("reload requested (SIGHUP): checking {}", cli.use_file.display());
-                let Some(new) = load(&cli.use_file, "reload refused: ") else {
-                    tracing::error!("reload refused: {} has errors; the running configuration stays", cli.use_file.display());
+                let Some(new) = load(cli, "reload refused: ") else {
+                    tracing::error!("reload refused: {} is not accepted (above); the running configuration stays", cli.use_file.display());
                     continue;
                 };
                 let new = Arc::new(new);

@@ -32,12 +32,46 @@ fn config_errors_are_reported_with_their_place() {
         .arg(dir.join("p.pid"))
         .output()
         .unwrap();
-    check_refusal(out, "bad.conf:2:21: error: virtual_router_id");
+    check_refusal(
+        out,
+        "bad.conf:1:1: error: vrrp_instance x has no valid virtual_router_id",
+    );
     let out = vigild()
         .args(["-t", "-f", conf.to_str().unwrap()])
         .output()
         .unwrap();
     check_refusal(out, "has errors");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A config keepalived runs with a fallback passes `-t` with its warnings
+/// logged; `--strict` refuses it.
+#[test]
+fn strict_refuses_warnings() {
+    let dir = std::env::temp_dir().join(format!("vigild-strict-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("warn.conf");
+    std::fs::write(
+        &conf,
+        "vrrp_instance x {\n  interface eth0\n  virtual_router_id 5\n  priority 300\n  virtual_ipaddress {\n    192.0.2.9\n  }\n}\n",
+    )
+    .unwrap();
+    let out = vigild()
+        .args(["-t", "-f", conf.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let log =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(
+        log.contains("warn.conf:4:12: warning: priority '300'"),
+        "{log}"
+    );
+    let out = vigild()
+        .args(["-t", "--strict", "-f", conf.to_str().unwrap()])
+        .output()
+        .unwrap();
+    check_refusal(out, "(--strict)");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -107,7 +107,7 @@ fn reload_keeps_state_refuses_errors_and_applies_only_the_diff() {
         T,
         &[
             "reload refused: ",
-            "keepalived.conf:7:21: error: virtual_router_id",
+            "error: vrrp_instance apache has no valid virtual_router_id",
         ],
         1,
     );

@@ -61,6 +61,10 @@ pub struct Args {
     /// (use_vmac, FRR).
     #[arg(long = "mac", value_name = "MAC")]
     pub macs: Vec<vigil_core::packet::MacAddr>,
+    /// keepalived's `-i` on the captured node: which `@ID` config lines to
+    /// read (default: none matches; give the node's host name).
+    #[arg(short = 'i', long = "config-id", value_name = "ID")]
+    pub config_id: Option<String>,
     /// Print only the verdict table and the result.
     #[arg(long, short)]
     pub quiet: bool,
@@ -75,7 +79,10 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let parsed = config::parse(&FsSource, &args.config);
+    let opts = config::ParseOptions {
+        config_id: args.config_id.clone(),
+    };
+    let parsed = config::parse_with(&FsSource, &args.config, &opts);
     let mut failed = false;
     for d in &parsed.diagnostics {
         if d.is_error() {

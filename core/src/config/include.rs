@@ -19,15 +19,22 @@ const MAX_LINE: usize = 64 * 1024;
 
 struct Loader<'a> {
     source: &'a dyn Source,
+    config_id: Option<&'a str>,
     defs: Vec<(String, String)>,
     stack: Vec<String>,
     lines: Vec<Line>,
 }
 
 /// Reads `path` and everything it includes into logical lines.
-pub(crate) fn load(source: &dyn Source, path: &str, diags: &mut Diags) -> Vec<Line> {
+pub(crate) fn load(
+    source: &dyn Source,
+    path: &str,
+    config_id: Option<&str>,
+    diags: &mut Diags,
+) -> Vec<Line> {
     let mut l = Loader {
         source,
+        config_id,
         defs: Vec::new(),
         stack: Vec::new(),
         lines: Vec::new(),
@@ -66,19 +73,25 @@ impl Loader<'_> {
         if text.trim().is_empty() {
             return;
         }
-        // `@ID line`: only for the keepalived instance started with -i ID.
-        // Vigil has no config id, so `@ID` lines are skipped and `@^ID`
-        // lines kept (lib/parser.c read_line).
+        // `@ID line` is read only by the keepalived started with
+        // `-i ID`, `@^ID line` by every other (lib/parser.c read_line); a
+        // line with nothing after the id is dropped.
         let trimmed = text.trim_start();
         if let Some(rest) = trimmed.strip_prefix('@') {
             let (rev, rest) = match rest.strip_prefix('^') {
                 Some(r) => (true, r),
                 None => (false, rest),
             };
-            match rest.find([' ', '\t']) {
-                Some(i) if rev => text = rest[i..].to_string(),
-                _ => return,
+            let Some(i) = rest.find([' ', '\t']) else {
+                return;
+            };
+            if (self.config_id == Some(&rest[..i])) == rev {
+                return;
             }
+            // Blank the prefix out, so that columns stay where they were.
+            let prefix = text.len() - rest.len() + i;
+            let blanks = " ".repeat(text[..prefix].chars().count());
+            text = blanks + &rest[i..];
         }
         let trimmed = text.trim_start();
         if trimmed.starts_with('$')
@@ -287,5 +300,27 @@ mod tests {
         assert_eq!(include_target("includew  b/*.conf"), Some("b/*.conf"));
         assert_eq!(include_target("included x"), None);
         assert_eq!(include_target("include"), None);
+    }
+
+    /// keepalived's `@ID` / `@^ID` lines (lib/parser.c read_line): kept or
+    /// dropped by the config id, the prefix blanked so columns hold.
+    #[test]
+    fn config_id_lines() {
+        use crate::config::MemorySource;
+        let text = "@lb1 a 1\n@^lb1 b 2\n  @lb2 c 3\n@^lb2 d 4\n@lb1\n@^x\n";
+        let src = MemorySource::new().with("k.conf", text);
+        let words = |id: Option<&str>| {
+            let mut diags = Diags::default();
+            load(&src, "k.conf", id, &mut diags)
+                .iter()
+                .map(|l| {
+                    let t = &l.tokens[0];
+                    format!("{}@{}", t.text, t.span.col)
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(words(Some("lb1")), ["a@6", "d@7"]);
+        assert_eq!(words(Some("lb2")), ["b@7", "c@8"]);
+        assert_eq!(words(None), ["b@7", "d@7"]);
     }
 }

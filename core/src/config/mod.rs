@@ -20,6 +20,8 @@ mod validate;
 pub use diag::{Diagnostic, Severity, did_you_mean, edit_distance};
 pub use dump::dump;
 pub use model::*;
+#[cfg(feature = "fs")]
+pub use source::host_config_id;
 pub use source::{MemorySource, Source};
 pub use span::Span;
 pub use summary::summary;
@@ -41,10 +43,25 @@ impl Parsed {
     }
 }
 
+/// How to read a configuration: what keepalived's command line says.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// keepalived's `-i`/`--config-id`: lines starting `@ID ` are read only
+    /// when it is `ID`, lines starting `@^ID ` only when it is not. `None`
+    /// matches no id (keepalived's default is the host name up to its
+    /// first dot; drivers pass it in, core reads no host facts).
+    pub config_id: Option<String>,
+}
+
 /// Parses the configuration at `path` (and its includes) from `source`.
 /// Never panics, whatever the bytes.
 pub fn parse(source: &dyn Source, path: &str) -> Parsed {
-    let (config, mut diags) = parse_lenient(source, path);
+    parse_with(source, path, &ParseOptions::default())
+}
+
+/// [`parse`] with keepalived's command-line options.
+pub fn parse_with(source: &dyn Source, path: &str, opts: &ParseOptions) -> Parsed {
+    let (config, mut diags) = parse_lenient_with(source, path, opts);
     diags.sort_by(|a, b| {
         (a.span.file.as_ref(), a.span.line, a.span.col).cmp(&(
             b.span.file.as_ref(),
@@ -70,10 +87,19 @@ pub fn parse_str(name: &str, text: &str) -> Parsed {
 /// (bad values are left at their defaults), with the diagnostics in the
 /// order they were found.
 pub fn parse_lenient(source: &dyn Source, path: &str) -> (Config, Vec<Diagnostic>) {
+    parse_lenient_with(source, path, &ParseOptions::default())
+}
+
+/// [`parse_lenient`] with keepalived's command-line options.
+pub fn parse_lenient_with(
+    source: &dyn Source,
+    path: &str,
+    opts: &ParseOptions,
+) -> (Config, Vec<Diagnostic>) {
     let mut diags = diag::Diags::default();
-    let lines = include::load(source, path, &mut diags);
+    let lines = include::load(source, path, opts.config_id.as_deref(), &mut diags);
     let nodes = parser::parse(&lines, &mut diags);
-    let config = build::build(&nodes, &mut diags);
-    validate::validate(&config, &mut diags);
+    let mut config = build::build(&nodes, &mut diags);
+    validate::validate(&mut config, &mut diags);
     (config, diags.list)
 }

@@ -63,7 +63,10 @@ pub(crate) fn parse(lines: &[Line], diags: &mut Diags) -> Vec<Node> {
             None => break,
             Some(t) => {
                 // A `}` at top level.
-                diags.error(&t.tok.span, "unexpected '}' with no open block");
+                diags.warning(
+                    &t.tok.span,
+                    "unexpected '}' with no open block; keepalived ignores it",
+                );
                 p.pos += 1;
             }
         }
@@ -89,7 +92,10 @@ impl<'a> Parser<'a> {
                 TokenKind::Close => return,
                 TokenKind::Open => {
                     let span = t.tok.span.clone();
-                    diags.error(&span, "unexpected '{' without a keyword before it");
+                    diags.warning(
+                        &span,
+                        "unexpected '{' without a keyword before it; keepalived skips the block",
+                    );
                     self.pos += 1;
                     let mut skipped = Vec::new();
                     self.block_body(&mut skipped, diags);
@@ -107,7 +113,10 @@ impl<'a> Parser<'a> {
     fn close(&mut self, open: &Span, diags: &mut Diags) {
         match self.peek() {
             Some(t) if t.tok.kind == TokenKind::Close => self.pos += 1,
-            _ => diags.error(open, "this '{' is never closed (missing '}')"),
+            _ => diags.warning(
+                open,
+                "this '{' is never closed (missing '}'); keepalived closes it at the end of the file",
+            ),
         }
     }
 
@@ -161,7 +170,7 @@ mod tests {
     fn tree(text: &str) -> (String, Vec<String>) {
         let src = MemorySource::new().with("k.conf", text);
         let mut diags = Diags::default();
-        let lines = load(&src, "k.conf", &mut diags);
+        let lines = load(&src, "k.conf", None, &mut diags);
         let nodes = parse(&lines, &mut diags);
         fn show(n: &[Node], out: &mut String) {
             for n in n {
@@ -200,12 +209,14 @@ mod tests {
         let (_, d) = tree("a {\nb 1\n");
         assert_eq!(
             d,
-            vec!["k.conf:1:3: error: this '{' is never closed (missing '}')"]
+            vec![
+                "k.conf:1:3: warning: this '{' is never closed (missing '}'); keepalived closes it at the end of the file"
+            ]
         );
         let (_, d) = tree("a 1\n}\n");
         assert_eq!(
             d,
-            vec!["k.conf:2:1: error: unexpected '}' with no open block"]
+            vec!["k.conf:2:1: warning: unexpected '}' with no open block; keepalived ignores it"]
         );
     }
 }

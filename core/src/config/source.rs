@@ -59,6 +59,15 @@ impl Source for MemorySource {
     }
 }
 
+/// keepalived's default config id (`-i`): this host's name up to its
+/// first dot; `None` when the host name cannot be read.
+#[cfg(feature = "fs")]
+pub fn host_config_id() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    let short = name.trim().split('.').next().unwrap_or_default();
+    (!short.is_empty()).then(|| short.to_string())
+}
+
 /// The real filesystem.
 #[cfg(feature = "fs")]
 #[derive(Clone, Copy, Debug, Default)]

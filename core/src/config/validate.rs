@@ -1,27 +1,105 @@
-//! Checks across blocks: duplicate instance names, one VRID per
-//! interface and family, sync group members, duplicate virtual servers.
+//! Checks across blocks, with keepalived 2.2.7's fallbacks where it runs
+//! anyway: a second `vrrp_instance` or `vrrp_sync_group` of the same name
+//! is skipped, sync group members that do not exist (or are already in a
+//! group) are ignored and a group left empty is removed
+//! (vrrp_sync.c vrrp_sync_set_group); one VRID per interface and family
+//! and unique virtual servers remain errors.
 
 use std::collections::HashMap;
 
 use super::diag::Diags;
 use super::model::{Config, Family};
 
-/// Reports cross-block problems of `config`.
-pub(crate) fn validate(config: &Config, diags: &mut Diags) {
-    let mut names: HashMap<&str, &super::span::Span> = HashMap::new();
-    let mut vrids: HashMap<(&str, u8, Family), &str> = HashMap::new();
-    for i in &config.vrrp_instances {
+/// Reports cross-block problems of `config`, applying keepalived's
+/// fallbacks to it.
+pub(crate) fn validate(config: &mut Config, diags: &mut Diags) {
+    let mut names: HashMap<String, super::span::Span> = HashMap::new();
+    config.vrrp_instances.retain(|i| {
         if let Some(first) = names.get(i.name.as_str()) {
-            diags.error(
+            diags.warning(
                 &i.span,
                 format!(
-                    "vrrp_instance {} is defined twice (first at {first})",
+                    "vrrp_instance {} is defined twice (first at {first}); keepalived skips this one",
                     i.name
                 ),
             );
-            continue;
+            return false;
         }
-        names.insert(&i.name, &i.span);
+        names.insert(i.name.clone(), i.span.clone());
+        true
+    });
+    let mut groups: HashMap<String, ()> = HashMap::new();
+    config.sync_groups.retain(|g| {
+        if groups.insert(g.name.clone(), ()).is_some() {
+            diags.warning(
+                &g.span,
+                format!(
+                    "vrrp_sync_group {} is defined twice; keepalived skips this one",
+                    g.name
+                ),
+            );
+            return false;
+        }
+        true
+    });
+    let mut member_of: HashMap<String, String> = HashMap::new();
+    let instances: Vec<String> = config
+        .vrrp_instances
+        .iter()
+        .map(|i| i.name.clone())
+        .collect();
+    config.sync_groups.retain_mut(|g| {
+        g.instances.retain(|m| {
+            if !instances.contains(m) {
+                let hint = super::diag::did_you_mean(m, instances.iter().map(String::as_str))
+                    .map(|s| format!("; did you mean '{s}'?"))
+                    .unwrap_or_default();
+                diags.warning(
+                    &g.span,
+                    format!(
+                        "vrrp_sync_group {}: no vrrp_instance named '{m}'{hint}; keepalived ignores it",
+                        g.name
+                    ),
+                );
+                return false;
+            }
+            if let Some(other) = member_of.get(m) {
+                diags.warning(
+                    &g.span,
+                    format!(
+                        "vrrp_instance {m} is already in sync group {other}; keepalived ignores it in {}",
+                        g.name
+                    ),
+                );
+                return false;
+            }
+            member_of.insert(m.clone(), g.name.clone());
+            true
+        });
+        match g.instances.len() {
+            0 => {
+                diags.warning(
+                    &g.span,
+                    format!(
+                        "vrrp_sync_group {} has no instance; keepalived removes it",
+                        g.name
+                    ),
+                );
+                false
+            }
+            1 => {
+                diags.warning(
+                    &g.span,
+                    format!("vrrp_sync_group {} has a single instance", g.name),
+                );
+                true
+            }
+            _ => true,
+        }
+    });
+    let config = &*config;
+    let mut vrids: HashMap<(&str, u8, Family), &str> = HashMap::new();
+    for i in &config.vrrp_instances {
         if i.virtual_router_id == 0 {
             continue;
         }
@@ -36,47 +114,6 @@ pub(crate) fn validate(config: &Config, diags: &mut Diags) {
                     "virtual_router_id {} is already used by vrrp_instance {other} on interface {iface} ({})",
                     i.virtual_router_id, i.family
                 ),
-            );
-        }
-    }
-    let mut member_of: HashMap<&str, &str> = HashMap::new();
-    let mut group_names: HashMap<&str, ()> = HashMap::new();
-    for g in &config.sync_groups {
-        if group_names.insert(&g.name, ()).is_some() {
-            diags.error(
-                &g.span,
-                format!("vrrp_sync_group {} is defined twice", g.name),
-            );
-        }
-        for m in &g.instances {
-            if config.vrrp_instance(m).is_none() {
-                let hint = super::diag::did_you_mean(
-                    m,
-                    config.vrrp_instances.iter().map(|i| i.name.as_str()),
-                )
-                .map(|s| format!("; did you mean '{s}'?"))
-                .unwrap_or_default();
-                diags.error(
-                    &g.span,
-                    format!(
-                        "vrrp_sync_group {}: no vrrp_instance named '{m}'{hint}",
-                        g.name
-                    ),
-                );
-            } else if let Some(other) = member_of.insert(m, &g.name) {
-                diags.error(
-                    &g.span,
-                    format!(
-                        "vrrp_instance {m} is in both sync groups {other} and {}",
-                        g.name
-                    ),
-                );
-            }
-        }
-        if g.instances.len() == 1 {
-            diags.warning(
-                &g.span,
-                format!("vrrp_sync_group {} has a single instance", g.name),
             );
         }
     }

@@ -296,8 +296,10 @@ pub(crate) fn checker(cx: &mut Cx<'_>, config: &Config, node: &Node) -> Option<O
                 }
             }
             if h.urls.is_empty() {
-                cx.diags
-                    .error(&span, format!("{kw} has no url {{ path ... }}"));
+                cx.diags.warning(
+                    &span,
+                    format!("{kw} has no url {{ path ... }}; keepalived ignores the checker"),
+                );
                 return Some(None);
             }
             let kind = if kw == "HTTP_GET" {
@@ -337,7 +339,10 @@ pub(crate) fn checker(cx: &mut Cx<'_>, config: &Config, node: &Node) -> Option<O
                 }
             }
             let Some(mut command) = command else {
-                cx.diags.error(&span, "MISC_CHECK has no misc_path");
+                cx.diags.warning(
+                    &span,
+                    "MISC_CHECK has no misc_path; keepalived ignores the checker",
+                );
                 return Some(None);
             };
             command.user = user;
@@ -502,12 +507,19 @@ pub(crate) fn checker(cx: &mut Cx<'_>, config: &Config, node: &Node) -> Option<O
                 }
             }
             let Some((name, nspan)) = name else {
-                cx.diags.error(&span, "FILE_CHECK has no track_file");
+                cx.diags.warning(
+                    &span,
+                    "FILE_CHECK has no track_file; keepalived ignores the checker",
+                );
                 return Some(None);
             };
             let Some(tf) = config.track_file(&name) else {
-                cx.diags
-                    .error(&nspan, format!("FILE_CHECK: no track_file named '{name}'"));
+                cx.diags.warning(
+                    &nspan,
+                    format!(
+                        "FILE_CHECK: no track_file named '{name}'; keepalived ignores the checker"
+                    ),
+                );
                 return Some(None);
             };
             let (weight, reverse) = weight.unwrap_or((tf.weight, tf.reverse));

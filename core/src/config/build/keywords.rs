@@ -749,9 +749,10 @@ const SMTP: &[&str] = &[
     "helo_name",
 ];
 
-/// Reports a keyword the block's builder did not handle: a warning for a
-/// recognised keepalived keyword Vigil does not act on, else an error
-/// (wrong block, or unknown with a "did you mean").
+/// Reports a keyword the block's builder did not handle, as a warning:
+/// keepalived 2.2.7 runs with it ignored (a recognised keyword Vigil does
+/// not act on, a keyword of another block, an unknown one with a "did you
+/// mean").
 pub(crate) fn unhandled(cx: &mut Cx<'_>, n: &Node, ctx: Ctx) {
     let kw = n.keyword.as_str();
     if let Some((_, why)) = ctx.ignored().iter().find(|(k, _)| *k == kw) {
@@ -770,12 +771,13 @@ pub(crate) fn unhandled(cx: &mut Cx<'_>, n: &Node, ctx: Ctx) {
     if !elsewhere.is_empty() {
         let mut places = elsewhere;
         places.dedup();
-        cx.diags.error(
+        cx.diags.warning(
             &n.span,
             format!(
-                "'{kw}' is not valid in {}; it belongs in {}",
+                "'{kw}' is not valid in {}; it belongs in {}; keepalived ignores it{}",
                 ctx.name(),
-                places.join(" or ")
+                places.join(" or "),
+                block_note(n)
             ),
         );
         return;
@@ -786,15 +788,32 @@ pub(crate) fn unhandled(cx: &mut Cx<'_>, n: &Node, ctx: Ctx) {
         .copied()
         .chain(ctx.ignored().iter().map(|(k, _)| *k));
     match did_you_mean(kw, candidates) {
-        Some(s) => cx.diags.error(
+        Some(s) => cx.diags.warning(
             &n.span,
             format!(
-                "unknown keyword '{kw}' in {}; did you mean '{s}'?",
-                ctx.name()
+                "unknown keyword '{kw}' in {}; did you mean '{s}'? keepalived ignores it{}",
+                ctx.name(),
+                block_note(n)
             ),
         ),
-        None => cx
-            .diags
-            .error(&n.span, format!("unknown keyword '{kw}' in {}", ctx.name())),
+        None => cx.diags.warning(
+            &n.span,
+            format!(
+                "unknown keyword '{kw}' in {}; keepalived ignores it{}",
+                ctx.name(),
+                block_note(n)
+            ),
+        ),
+    }
+}
+
+/// What happens to an ignored keyword's `{ }` block: keepalived drops the
+/// `{` and reads the lines inside as the enclosing block's; Vigil skips
+/// them.
+fn block_note(n: &Node) -> &'static str {
+    if n.block.is_some() {
+        " (and reads its block's lines as the enclosing block's; Vigil skips them)"
+    } else {
+        ""
     }
 }

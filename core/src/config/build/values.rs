@@ -39,12 +39,16 @@ impl Cx<'_> {
         }
     }
 
-    /// Errors if the statement has a block it should not have.
+    /// Warns if the statement has a block it should not have (keepalived
+    /// reads it as the enclosing block's lines; Vigil skips it).
     pub(crate) fn no_block(&mut self, n: &Node) {
         if n.block.is_some() {
-            self.diags.error(
+            self.diags.warning(
                 &n.span,
-                format!("'{}' does not take a {{ }} block", n.keyword),
+                format!(
+                    "'{}' does not take a {{ }} block; keepalived ignores the '{{'",
+                    n.keyword
+                ),
             );
         }
     }
@@ -98,22 +102,30 @@ impl Cx<'_> {
         match parse_uint(&a.text) {
             Some(v) if (min..=max).contains(&v) => Some(v),
             Some(_) => {
-                self.diags.error(
+                self.diags.warning(
                     &a.span,
-                    format!("{kw} '{}' is out of range (must be {min}..{max})", a.text),
+                    format!(
+                        "{kw} '{}' is out of range (must be {min}..{max}); keepalived ignores it",
+                        a.text
+                    ),
                 );
                 None
             }
             None if a.text.trim().parse::<i64>().is_ok() => {
-                self.diags.error(
+                self.diags.warning(
                     &a.span,
-                    format!("{kw} '{}' is out of range (must be {min}..{max})", a.text),
+                    format!(
+                        "{kw} '{}' is out of range (must be {min}..{max}); keepalived ignores it",
+                        a.text
+                    ),
                 );
                 None
             }
             None => {
-                self.diags
-                    .error(&a.span, format!("{kw} '{}' is not a number", a.text));
+                self.diags.warning(
+                    &a.span,
+                    format!("{kw} '{}' is not a number; keepalived ignores it", a.text),
+                );
                 None
             }
         }
@@ -124,15 +136,20 @@ impl Cx<'_> {
         match a.text.trim().parse::<i64>() {
             Ok(v) if (min..=max).contains(&v) => Some(v),
             Ok(_) => {
-                self.diags.error(
+                self.diags.warning(
                     &a.span,
-                    format!("{kw} '{}' is out of range (must be {min}..{max})", a.text),
+                    format!(
+                        "{kw} '{}' is out of range (must be {min}..{max}); keepalived ignores it",
+                        a.text
+                    ),
                 );
                 None
             }
             Err(_) => {
-                self.diags
-                    .error(&a.span, format!("{kw} '{}' is not a number", a.text));
+                self.diags.warning(
+                    &a.span,
+                    format!("{kw} '{}' is not a number; keepalived ignores it", a.text),
+                );
                 None
             }
         }
@@ -158,10 +175,10 @@ impl Cx<'_> {
         match parse_decimal_secs(&a.text) {
             Some(d) if d >= min && d <= max => Some(d),
             Some(_) => {
-                self.diags.error(
+                self.diags.warning(
                     &a.span,
                     format!(
-                        "{kw} '{}' is out of range (must be {}..{} s)",
+                        "{kw} '{}' is out of range (must be {}..{} s); keepalived ignores it",
                         a.text,
                         fmt_secs(min),
                         fmt_secs(max)
@@ -170,9 +187,12 @@ impl Cx<'_> {
                 None
             }
             None => {
-                self.diags.error(
+                self.diags.warning(
                     &a.span,
-                    format!("{kw} '{}' is not a number of seconds", a.text),
+                    format!(
+                        "{kw} '{}' is not a number of seconds; keepalived ignores it",
+                        a.text
+                    ),
                 );
                 None
             }
@@ -194,10 +214,10 @@ impl Cx<'_> {
                 "true" | "on" | "yes" => Some(true),
                 "false" | "off" | "no" => Some(false),
                 _ => {
-                    self.diags.error(
+                    self.diags.warning(
                         &a.span,
                         format!(
-                            "{} '{}' must be true/on/yes or false/off/no",
+                            "{} '{}' must be true/on/yes or false/off/no; keepalived ignores it",
                             n.keyword, a.text
                         ),
                     );
@@ -226,8 +246,13 @@ impl Cx<'_> {
         match parse_ip(&a.text) {
             Some(ip) => Some(ip),
             None => {
-                self.diags
-                    .error(&a.span, format!("{kw}: '{}' is not an IP address", a.text));
+                self.diags.warning(
+                    &a.span,
+                    format!(
+                        "{kw}: '{}' is not an IP address; keepalived skips it",
+                        a.text
+                    ),
+                );
                 None
             }
         }

@@ -365,9 +365,9 @@ pub(crate) fn virtual_server(
                                 did_you_mean(&s, Scheduler::KEEPALIVED.iter().map(|x| x.name()))
                                     .map(|x| format!("; did you mean '{x}'?"))
                                     .unwrap_or_default();
-                            cx.diags.error(
+                            cx.diags.warning(
                                 &n.args[0].span,
-                                format!("unknown scheduler '{s}' (rr, wrr, lc, wlc, lblc, lblcr, sh, mh, dh, fo, ovf, sed, nq, twos){hint}"),
+                                format!("unknown scheduler '{s}' (rr, wrr, lc, wlc, lblc, lblcr, sh, mh, dh, fo, ovf, sed, nq, twos){hint}; keepalived ignores it"),
                             );
                         }
                     }

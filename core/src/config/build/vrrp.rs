@@ -37,22 +37,28 @@ fn track_entries(cx: &mut Cx<'_>, n: &Node) -> Vec<(String, Option<i32>, bool, S
                     match e.arg(2).map(|a| a.text.as_str()) {
                         None | Some("noreverse") => {}
                         Some("reverse") => reverse = true,
-                        Some(o) => cx.diags.error(
+                        Some(o) => cx.diags.warning(
                             &e.args[2].span,
-                            format!("unknown {} weight option '{o}' (only 'reverse')", n.keyword),
+                            format!(
+                                "unknown {} weight option '{o}' (only 'reverse'); keepalived ignores it",
+                                n.keyword
+                            ),
                         ),
                     }
                     cx.at_most(e, 3);
                 }
-                None => cx.diags.error(
+                None => cx.diags.warning(
                     &e.args[0].span,
-                    format!("{}: 'weight' needs a value", n.keyword),
+                    format!(
+                        "{}: 'weight' needs a value; keepalived ignores it",
+                        n.keyword
+                    ),
                 ),
             },
-            Some(o) => cx.diags.error(
+            Some(o) => cx.diags.warning(
                 &e.args[0].span,
                 format!(
-                    "unknown {} option '{o}' for {} (only 'weight N')",
+                    "unknown {} option '{o}' for {} (only 'weight N'); keepalived ignores it",
                     n.keyword, e.keyword
                 ),
             ),
@@ -89,9 +95,9 @@ fn track_scripts(cx: &mut Cx<'_>, t: &Tracked<'_>, n: &Node, out: &mut Vec<Track
             )
             .map(|s| format!("; did you mean '{s}'?"))
             .unwrap_or_default();
-            cx.diags.error(
+            cx.diags.warning(
                 &span,
-                format!("track_script: no vrrp_script named '{name}'{hint}"),
+                format!("track_script: no vrrp_script named '{name}'{hint}; keepalived ignores it"),
             );
             continue;
         };
@@ -116,8 +122,10 @@ fn track_scripts(cx: &mut Cx<'_>, t: &Tracked<'_>, n: &Node, out: &mut Vec<Track
 fn track_files(cx: &mut Cx<'_>, t: &Tracked<'_>, n: &Node, out: &mut Vec<TrackFileRef>) {
     for (name, weight, reverse, span) in track_entries(cx, n) {
         let Some(file) = t.config.track_file(&name) else {
-            cx.diags
-                .error(&span, format!("track_file: no track_file named '{name}'"));
+            cx.diags.warning(
+                &span,
+                format!("track_file: no track_file named '{name}'; keepalived ignores it"),
+            );
             continue;
         };
         let (weight, reverse) = match weight {
@@ -167,8 +175,10 @@ fn virtual_ip(cx: &mut Cx<'_>, e: &Node) -> Option<VirtualIp> {
         None => (text, None),
     };
     let Ok(addr) = addr_text.parse::<IpAddr>() else {
-        cx.diags
-            .error(&e.span, format!("'{text}' is not an IP address"));
+        cx.diags.warning(
+            &e.span,
+            format!("'{text}' is not an IP address; keepalived skips it"),
+        );
         return None;
     };
     let max_len = if addr.is_ipv4() { 32 } else { 128 };
@@ -342,7 +352,6 @@ pub(crate) fn vrrp_instance(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Op
     let g = &t.config.global;
     let mut state: Option<InitialState> = None;
     let mut vrid: Option<u8> = None;
-    let mut vrid_seen = false;
     let mut advert: Option<(Duration, Span, String)> = None;
     let mut version: Option<(VrrpVersion, Span)> = None;
     let mut auth_type: Option<(bool, Span)> = None; // true = AH
@@ -414,35 +423,39 @@ pub(crate) fn vrrp_instance(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Op
                     let hint = super::super::diag::did_you_mean(s, ["MASTER", "BACKUP"])
                         .map(|x| format!("; did you mean '{x}'?"))
                         .unwrap_or_default();
-                    cx.diags.error(
+                    cx.diags.warning(
                         &n.args[0].span,
-                        format!("unknown state '{s}' (MASTER or BACKUP){hint}"),
-                    )
+                        format!(
+                            "unknown state '{s}' (MASTER or BACKUP){hint}; keepalived uses BACKUP"
+                        ),
+                    );
+                    state = Some(InitialState::Backup);
                 }
                 None => {}
             },
             "interface" => i.interface = cx.word(n, "an interface name").or(i.interface.take()),
             "virtual_router_id" => {
-                vrid_seen = true;
                 vrid = cx.uint(n, 1, 255).map(|v| v as u8).or(vrid);
             }
             "priority" => {
-                if let Some(p) = cx.uint(n, 1, 255) {
-                    i.priority = p as u8;
-                }
+                // keepalived resets an invalid priority to its default.
+                i.priority = cx.uint_or(n, 1, 255, 100) as u8;
             }
             "advert_int" => {
                 cx.no_block(n);
                 cx.at_most(n, 1);
                 if let Some(a) = cx.need(n, 0, "an interval in seconds") {
                     match parse_decimal_secs(&a.text) {
-                        Some(d) if !d.is_zero() => {
+                        // keepalived reads it in 0.01..255 s.
+                        Some(d)
+                            if d >= Duration::from_millis(10) && d <= Duration::from_secs(255) =>
+                        {
                             advert = Some((d, a.span.clone(), a.text.clone()))
                         }
-                        _ => cx.diags.error(
+                        _ => cx.diags.warning(
                             &a.span,
                             format!(
-                                "advert_int '{}' is not a positive number of seconds",
+                                "advert_int '{}' is not in 0.01..255 s; keepalived ignores it",
                                 a.text
                             ),
                         ),
@@ -463,7 +476,8 @@ pub(crate) fn vrrp_instance(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Op
                 nopreempt = false;
             }
             "preempt_delay" => {
-                if let Some(d) = cx.secs(n, Duration::ZERO, Duration::from_secs(MAX_SECS)) {
+                // keepalived reads 0..1000 s and ignores anything else.
+                if let Some(d) = cx.secs(n, Duration::ZERO, Duration::from_secs(1000)) {
                     preempt_delay = d;
                 }
             }
@@ -474,9 +488,11 @@ pub(crate) fn vrrp_instance(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Op
                         "auth_type" => match cx.word(a, "PASS or AH").as_deref() {
                             Some("PASS") => auth_type = Some((false, a.span.clone())),
                             Some("AH") => auth_type = Some((true, a.span.clone())),
-                            Some(o) => cx.diags.error(
+                            Some(o) => cx.diags.warning(
                                 &a.args[0].span,
-                                format!("unknown auth_type '{o}' (PASS or AH)"),
+                                format!(
+                                    "unknown auth_type '{o}' (PASS or AH); keepalived ignores it"
+                                ),
                             ),
                             None => {}
                         },
@@ -508,9 +524,12 @@ pub(crate) fn vrrp_instance(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Op
                     cx.no_block(p);
                     match p.keyword.parse::<IpAddr>() {
                         Ok(a) => i.unicast_peers.push(a),
-                        Err(_) => cx.diags.error(
+                        Err(_) => cx.diags.warning(
                             &p.span,
-                            format!("unicast_peer '{}' is not an IP address", p.keyword),
+                            format!(
+                                "unicast_peer '{}' is not an IP address; keepalived skips it",
+                                p.keyword
+                            ),
                         ),
                     }
                     if let Some(a) = p.arg(0) {
@@ -595,10 +614,13 @@ pub(crate) fn vrrp_instance(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Op
     i.state = state.unwrap_or(InitialState::Backup);
     match vrid {
         Some(v) => i.virtual_router_id = v,
-        None if vrid_seen => {}
+        // keepalived's chk_min_cfg: the VRRP process refuses to start.
         None => cx.diags.error(
             &node.span,
-            format!("vrrp_instance {} has no virtual_router_id (1..255)", i.name),
+            format!(
+                "vrrp_instance {} has no valid virtual_router_id (1..255); keepalived refuses to run it",
+                i.name
+            ),
         ),
     }
     if let Some(first) = i.virtual_ipaddress.first() {
@@ -637,33 +659,32 @@ pub(crate) fn vrrp_instance(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Op
         None => g.vrrp_version,
     };
     if let Some((d, span, text)) = advert {
-        match i.version {
-            VrrpVersion::V2 => {
-                if d.subsec_nanos() != 0 || d.as_secs() > 255 {
-                    cx.diags.error(
-                        &span,
-                        format!(
-                            "advert_int {text} is out of range for VRRPv2: whole seconds 1..255"
-                        ),
-                    );
-                } else {
-                    i.advert_int = d;
-                }
-            }
-            VrrpVersion::V3 => {
-                if d.subsec_nanos() % 10_000_000 != 0 || d > Duration::from_millis(40950) {
-                    cx.diags.error(
-                        &span,
-                        format!(
-                            "advert_int {text} is out of range for VRRPv3: 0.01..40.95 s in steps of 0.01 s (got {})",
-                            fmt_secs(d)
-                        ),
-                    );
-                } else {
-                    i.advert_int = d;
-                }
-            }
+        // keepalived's vrrp_complete_instance: clamp to what the version
+        // carries, round half up to its unit.
+        let (unit, max) = match i.version {
+            VrrpVersion::V2 => (Duration::from_secs(1), Duration::from_secs(255)),
+            VrrpVersion::V3 => (Duration::from_millis(10), Duration::from_millis(40950)),
+        };
+        let units = (d.as_nanos() + unit.as_nanos() / 2) / unit.as_nanos();
+        let rounded = unit * u32::try_from(units.max(1)).unwrap_or(u32::MAX);
+        let used = rounded.min(max);
+        if used != d {
+            cx.diags.warning(
+                &span,
+                format!(
+                    "advert_int {text} is not a VRRP{} interval ({}..{} s in steps of {} s); keepalived uses {}",
+                    match i.version {
+                        VrrpVersion::V2 => "v2",
+                        VrrpVersion::V3 => "v3",
+                    },
+                    fmt_secs(unit),
+                    fmt_secs(max),
+                    fmt_secs(unit),
+                    fmt_secs(used)
+                ),
+            );
         }
+        i.advert_int = used;
     }
     for p in &i.unicast_peers {
         if Family::of(p) != i.family {
@@ -839,10 +860,14 @@ pub(crate) fn sync_group(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Optio
         .or(t.config.global.notification.smtp_alert)
         .unwrap_or(false);
     if s.instances.is_empty() {
-        cx.diags.error(
+        cx.diags.warning(
             &node.span,
-            format!("vrrp_sync_group {} has no group {{ }} of instances", s.name),
+            format!(
+                "vrrp_sync_group {} has no group {{ }} of instances; keepalived removes it",
+                s.name
+            ),
         );
+        return None;
     }
     Some(s)
 }

@@ -203,7 +203,11 @@ impl Loader<'_> {
             } else {
                 format!("{dir}/{}", d.config.get_ref())
             };
-            let parsed = config::parse(source, &config_path);
+            // keepalived's config id defaults to the host name.
+            let opts = config::ParseOptions {
+                config_id: Some(d.name.get_ref().clone()),
+            };
+            let parsed = config::parse_with(source, &config_path, &opts);
             let errors: Vec<_> = parsed.diagnostics.iter().filter(|d| d.is_error()).collect();
             if !errors.is_empty() {
                 configs_ok = false;
