@@ -97,8 +97,14 @@ mod tests {
                 let open = l.local_addr().unwrap();
                 assert_eq!(tcp::check(&target(open), t).await, ProbeResult::Connected);
                 drop(l);
+                // A closed port below the ephemeral range: the listener's
+                // own port could come back as the probe's source port and
+                // connect to itself (TCP simultaneous open), which is how
+                // this test once saw Connected. Nothing listens on 9 in the
+                // test's fresh namespace.
+                let closed: SocketAddr = "127.0.0.1:9".parse().unwrap();
                 assert_eq!(
-                    tcp::check(&target(open), t).await,
+                    tcp::check(&target(closed), t).await,
                     ProbeResult::Net(NetError::Refused)
                 );
                 // UDP: an echo replies; a closed port is refused (ICMP).
@@ -114,7 +120,7 @@ mod tests {
                     ProbeResult::Datagram(b"ping".to_vec())
                 );
                 assert_eq!(
-                    udp::udp(&target(ea), b"ping", t).await,
+                    udp::udp(&target(closed), b"ping", t).await,
                     ProbeResult::Net(NetError::Refused)
                 );
                 // SMTP: multi-line greeting, HELO, QUIT.
