@@ -1,18 +1,34 @@
-//! `vrrp_script` trackers: each script run every `interval` with its
-//! `timeout`; `rise` successes in a row make it up, `fall` failures in a
-//! row down; changes are reported as `(TrackerId::Script(NAME), up)`.
+//! Trackers: each `vrrp_script` run every `interval` with its `timeout`
+//! (`rise` successes in a row make it up, `fall` failures in a row down),
+//! reported as `(TrackerId::Script(NAME), Up(bool))`; each `track_file`
+//! read as keepalived reads it (a missing file is 0) every
+//! [`FILE_POLL`], reported as `(TrackerId::File(NAME), Value(v))` when it
+//! changes. keepalived watches the files with inotify; polling finds a
+//! change within [`FILE_POLL`].
 
 use std::collections::HashMap;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use vigil_core::config::{Config, VrrpScript};
+use vigil_core::config::{Config, TrackFile, VrrpScript};
 use vigil_core::vrrp::TrackerId;
 
 use crate::script::Policy;
 
-/// A tracker state change: the tracker id and whether it is up.
-pub type TrackChange = (TrackerId, bool);
+/// How often a tracked file is read.
+pub const FILE_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// What a tracker reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrackState {
+    /// A script: whether it succeeds.
+    Up(bool),
+    /// A file: the value it holds.
+    Value(i64),
+}
+
+/// A tracker state change: the tracker id and its new state.
+pub type TrackChange = (TrackerId, TrackState);
 
 /// Whether two `vrrp_script`s are the same tracker (span ignored): a
 /// reload keeps such a tracker running, with its state.
@@ -27,11 +43,17 @@ struct Running {
     task: JoinHandle<()>,
 }
 
-/// The running `vrrp_script` trackers.
+struct Watching {
+    file: TrackFile,
+    task: JoinHandle<()>,
+}
+
+/// The running trackers.
 pub struct Trackers {
     running: HashMap<String, Running>,
+    files: HashMap<String, Watching>,
     /// Last state reported per tracker id (absent: not yet known).
-    pub states: HashMap<TrackerId, bool>,
+    pub states: HashMap<TrackerId, TrackState>,
     tx: mpsc::UnboundedSender<TrackChange>,
 }
 
@@ -40,6 +62,7 @@ impl Trackers {
     pub fn new(tx: mpsc::UnboundedSender<TrackChange>) -> Trackers {
         Trackers {
             running: HashMap::new(),
+            files: HashMap::new(),
             states: HashMap::new(),
             tx,
         }
@@ -48,7 +71,8 @@ impl Trackers {
     /// Runs the scripts `cfg` tracks: unchanged ones carry on with their
     /// state, changed or new ones start, removed ones stop. Only scripts
     /// some instance tracks run (keepalived skips the others).
-    pub fn apply(&mut self, cfg: &Config, policy: &Policy) {
+    pub fn apply(&mut self, cfg: &Config, policy: &Policy, reload: bool) {
+        self.apply_files(cfg, reload);
         let used: Vec<&VrrpScript> = cfg
             .vrrp_scripts
             .iter()
@@ -69,6 +93,7 @@ impl Trackers {
         });
         self.states.retain(|id, _| match id {
             TrackerId::Script(name) => self.running.contains_key(name),
+            TrackerId::File(name) => self.files.contains_key(name),
             _ => true,
         });
         for s in used {
@@ -80,16 +105,16 @@ impl Trackers {
                 Err(why) => {
                     // keepalived disables an unusable script: it counts as failed.
                     tracing::warn!("vrrp_script {} disabled: {why}", s.name);
-                    self.states.insert(id.clone(), false);
-                    let _ = self.tx.send((id, false));
+                    self.states.insert(id.clone(), TrackState::Up(false));
+                    let _ = self.tx.send((id, TrackState::Up(false)));
                     continue;
                 }
                 Ok(Some(w)) => tracing::warn!("vrrp_script {}: {w}", s.name),
                 Ok(None) => {}
             }
             if s.init_fail {
-                self.states.insert(id.clone(), false);
-                let _ = self.tx.send((id.clone(), false));
+                self.states.insert(id.clone(), TrackState::Up(false));
+                let _ = self.tx.send((id.clone(), TrackState::Up(false)));
             }
             let task = tokio::spawn(run(s.clone(), policy.clone(), self.tx.clone()));
             self.running.insert(
@@ -102,10 +127,112 @@ impl Trackers {
         }
     }
 
+    /// Watches the `track_file`s some instance or sync group tracks:
+    /// unchanged ones carry on, others start with their value read now
+    /// (after `init_file`, which a reload does not overwrite).
+    fn apply_files(&mut self, cfg: &Config, reload: bool) {
+        let used: Vec<&TrackFile> = cfg
+            .track_files
+            .iter()
+            .filter(|f| {
+                cfg.vrrp_instances
+                    .iter()
+                    .any(|i| i.track_files.iter().any(|t| t.name == f.name))
+                    || cfg
+                        .sync_groups
+                        .iter()
+                        .any(|g| g.track_files.iter().any(|t| t.name == f.name))
+            })
+            .collect();
+        self.files.retain(|name, w| {
+            let keep = used
+                .iter()
+                .any(|f| f.name == *name && same_file(f, &w.file));
+            if !keep {
+                w.task.abort();
+            }
+            keep
+        });
+        for f in used {
+            if self.files.contains_key(&f.name) {
+                continue;
+            }
+            init_file(f, reload);
+            let id = TrackerId::File(f.name.clone());
+            let value = read_value(&f.path, 0);
+            self.states.insert(id.clone(), TrackState::Value(value));
+            let _ = self.tx.send((id, TrackState::Value(value)));
+            let task = tokio::spawn(watch(f.clone(), value, self.tx.clone()));
+            self.files.insert(
+                f.name.clone(),
+                Watching {
+                    file: f.clone(),
+                    task,
+                },
+            );
+        }
+    }
+
     /// Stops every tracker.
     pub fn stop(&mut self) {
         for (_, r) in self.running.drain() {
             r.task.abort();
+        }
+        for (_, w) in self.files.drain() {
+            w.task.abort();
+        }
+    }
+}
+
+fn same_file(a: &TrackFile, b: &TrackFile) -> bool {
+    let mut a = a.clone();
+    a.span = b.span.clone();
+    a == *b
+}
+
+/// keepalived's `init_file [VALUE] [overwrite]`: writes VALUE when the
+/// file is missing, or always with `overwrite` (not on reload).
+fn init_file(f: &TrackFile, reload: bool) {
+    let Some((value, overwrite)) = f.init_file else {
+        return;
+    };
+    let exists = std::path::Path::new(&f.path).exists();
+    if exists && (!overwrite || reload) {
+        return;
+    }
+    if let Err(e) = std::fs::write(&f.path, format!("{value}\n")) {
+        tracing::warn!("track_file {}: cannot write {}: {e}", f.name, f.path);
+    }
+}
+
+/// The file's value now: 0 when it is missing or unreadable; `previous`
+/// when it holds a number outside the 32-bit range (keepalived ignores it).
+fn read_value(path: &str, previous: i64) -> i64 {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            vigil_core::vrrp::file_value(&text).unwrap_or_else(|| {
+                tracing::warn!("track_file {path}: value out of range, ignored");
+                previous
+            })
+        }
+        Err(_) => 0,
+    }
+}
+
+async fn watch(f: TrackFile, mut value: i64, tx: mpsc::UnboundedSender<TrackChange>) {
+    let id = TrackerId::File(f.name.clone());
+    let mut tick = tokio::time::interval(FILE_POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = read_value(&f.path, value);
+        if now != value {
+            value = now;
+            tracing::info!("track {id} value={value}");
+            if tx.send((id.clone(), TrackState::Value(value))).is_err() {
+                return;
+            }
         }
     }
 }
@@ -140,7 +267,7 @@ async fn run(s: VrrpScript, policy: Policy, tx: mpsc::UnboundedSender<TrackChang
                 "track {id} {} result={outcome}",
                 if up { "up" } else { "down" }
             );
-            if tx.send((id.clone(), up)).is_err() {
+            if tx.send((id.clone(), TrackState::Up(up))).is_err() {
                 return;
             }
         }

@@ -23,7 +23,7 @@ use crate::log;
 use crate::netlink::{Link, Net, VIGIL_ADDR_PROTO};
 use crate::notify::Notifier;
 use crate::script::Policy;
-use crate::track::{TrackChange, Trackers};
+use crate::track::{TrackChange, TrackState, Trackers};
 use crate::vrrp_socket::{Received, VrrpSocket};
 
 /// What the daemon tells the VRRP side.
@@ -128,19 +128,16 @@ pub async fn setup(
         cfg: cfg.clone(),
     };
     v.open_sockets()?;
-    v.trackers.apply(&cfg, &policy);
-    let known: Vec<(TrackerId, bool)> = v
+    v.trackers.apply(&cfg, &policy, false);
+    let known: Vec<(TrackerId, TrackState)> = v
         .trackers
         .states
         .iter()
-        .map(|(k, up)| (k.clone(), *up))
+        .map(|(k, s)| (k.clone(), *s))
         .collect();
     let now = v.clock.now();
-    for (id, up) in &known {
-        let outs: Vec<_> = v
-            .director
-            .handle(now, Input::Tracker { id, up: *up })
-            .collect();
+    for (id, state) in &known {
+        let outs: Vec<_> = v.director.handle(now, tracker_input(id, *state)).collect();
         v.act(outs).await;
     }
     let outs: Vec<_> = v.director.handle(now, Input::Start).collect();
@@ -153,6 +150,14 @@ pub async fn setup(
             links_rx,
         },
     ))
+}
+
+/// The director's input for a tracker's state.
+fn tracker_input(id: &TrackerId, state: TrackState) -> Input<'_> {
+    match state {
+        TrackState::Up(up) => Input::Tracker { id, up },
+        TrackState::Value(value) => Input::TrackerValue { id, value },
+    }
 }
 
 /// The event sources of the VRRP loop.
@@ -333,10 +338,10 @@ impl Vrrp {
                 }
                 Some((ifname, r)) = ch.pkt_rx.recv() => self.receive(&ifname, r).await,
                 Some(link) = ch.links_rx.next() => self.link_changed(link).await,
-                Some((id, up)) = ch.track_rx.recv() => {
-                    self.trackers.states.insert(id.clone(), up);
+                Some((id, state)) = ch.track_rx.recv() => {
+                    self.trackers.states.insert(id.clone(), state);
                     let now = self.clock.now();
-                    let outs: Vec<_> = self.director.handle(now, Input::Tracker { id: &id, up }).collect();
+                    let outs: Vec<_> = self.director.handle(now, tracker_input(&id, state)).collect();
                     self.act(outs).await;
                 }
             }
@@ -492,7 +497,7 @@ impl Vrrp {
         self.act(outs).await;
         self.prune_sockets();
         opened?;
-        self.trackers.apply(&cfg, &self.policy);
+        self.trackers.apply(&cfg, &self.policy, true);
         let r = self.director.last_reload();
         tracing::info!(
             "reload vrrp kept={} started={} stopped={}",

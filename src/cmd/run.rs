@@ -44,6 +44,9 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    for w in &s.warnings {
+        eprintln!("{w}");
+    }
     let options = world::Options {
         seed: args.seed,
         capture: args.pcap.is_some(),

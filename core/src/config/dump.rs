@@ -138,6 +138,9 @@ pub fn dump(config: &Config) -> String {
         if g.smtp_alert != n.smtp_alert_vrrp.or(n.smtp_alert).unwrap_or(false) {
             o.line(format!("smtp_alert {}", flag(g.smtp_alert)));
         }
+        if g.tracking_weight {
+            o.line("sync_group_tracking_weight");
+        }
         if g.global_tracking {
             o.line("global_tracking");
         }

@@ -97,6 +97,7 @@ pub(crate) fn validate(config: &mut Config, diags: &mut Diags) {
             _ => true,
         }
     });
+    weights_ignored(config, diags);
     let config = &*config;
     let mut vrids: HashMap<(&str, u8, Family), &str> = HashMap::new();
     for i in &config.vrrp_instances {
@@ -145,5 +146,85 @@ pub(crate) fn validate(config: &mut Config, diags: &mut Diags) {
             &config.global.span,
             format!("lvs_sync_daemon: no vrrp_instance named '{inst}'"),
         );
+    }
+}
+
+/// keepalived 2.2.7's vrrp_complete_instance: an address owner (priority
+/// 255) and a member of a sync group without `sync_group_tracking_weight`
+/// do not float their priority. A weighted `track_interface` is dropped
+/// (owner) or unweighted (sync group); a weighted `track_script` is
+/// dropped; a `track_file` of weight 1 (the default) is unweighted and
+/// one of another weight dropped.
+fn weights_ignored(config: &mut Config, diags: &mut Diags) {
+    let fixed_groups: Vec<String> = config
+        .sync_groups
+        .iter()
+        .filter(|g| !g.tracking_weight)
+        .flat_map(|g| g.instances.clone())
+        .collect();
+    for i in &mut config.vrrp_instances {
+        let sync = fixed_groups.contains(&i.name);
+        if !sync && i.priority != 255 {
+            continue;
+        }
+        let why = if sync {
+            "its sync group has no sync_group_tracking_weight"
+        } else {
+            "it is the address owner (priority 255)"
+        };
+        let name = i.name.clone();
+        i.track_interfaces.retain_mut(|t| {
+            if t.weight == 0 {
+                return true;
+            }
+            diags.warning(
+                &t.span,
+                format!(
+                    "vrrp_instance {name}: track_interface {} weight {} is ignored: {why}; keepalived {}",
+                    t.name,
+                    t.weight,
+                    if sync { "tracks it unweighted" } else { "stops tracking it" }
+                ),
+            );
+            t.weight = 0;
+            sync
+        });
+        i.track_scripts.retain(|t| {
+            if t.weight == 0 {
+                return true;
+            }
+            diags.warning(
+                &t.span,
+                format!(
+                    "vrrp_instance {name}: track_script {} with weight {} is ignored: {why}; keepalived stops tracking it",
+                    t.name, t.weight
+                ),
+            );
+            false
+        });
+        i.track_files.retain_mut(|t| match t.weight {
+            0 => true,
+            1 => {
+                diags.warning(
+                    &t.span,
+                    format!(
+                        "vrrp_instance {name}: track_file {} weight 1 is ignored: {why}; keepalived tracks it unweighted (a non-zero value is a fault)",
+                        t.name
+                    ),
+                );
+                t.weight = 0;
+                true
+            }
+            w => {
+                diags.warning(
+                    &t.span,
+                    format!(
+                        "vrrp_instance {name}: track_file {} with weight {w} is ignored: {why}; keepalived stops tracking it",
+                        t.name
+                    ),
+                );
+                false
+            }
+        });
     }
 }

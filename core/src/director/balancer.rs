@@ -127,7 +127,8 @@ impl Balancer {
             Input::Datagram { .. }
             | Input::Message { .. }
             | Input::Link { .. }
-            | Input::Tracker { .. } => {}
+            | Input::Tracker { .. }
+            | Input::TrackerValue { .. } => {}
         }
         self.out.drain(..)
     }

@@ -78,6 +78,13 @@ pub enum Fact {
         /// Up or down.
         up: bool,
     },
+    /// A tracked file's value (`file NAME VALUE`).
+    File {
+        /// Which `track_file`.
+        id: TrackerId,
+        /// The value it now holds.
+        value: i64,
+    },
     /// A real server's state in the modelled network.
     RealServer {
         /// Its address and port.
@@ -256,6 +263,12 @@ fn fact(w: &[&str]) -> Result<Fact, String> {
                 up: updown(arg(w, 2)?)?,
             }
         }
+        "file" => Fact::File {
+            id: TrackerId::File(arg(w, 1)?.into()),
+            value: arg(w, 2)?
+                .parse()
+                .map_err(|_| format!("{:?}: expected an integer value", arg(w, 2).unwrap_or("")))?,
+        },
         "rs" => Fact::RealServer {
             addr: arg(w, 1)?
                 .parse()
@@ -436,6 +449,7 @@ pub fn run(source: &dyn Source, dir: &str, case: &Case) -> Result<String, String
         let mut adverts: Vec<(String, Vec<u8>, Meta, bool)> = Vec::new();
         let mut reloads: Vec<Arc<Config>> = Vec::new();
         let mut tracks: Vec<(TrackerId, bool)> = Vec::new();
+        let mut files: Vec<(TrackerId, i64)> = Vec::new();
         let mut links: Vec<(String, bool)> = Vec::new();
         if next_fact == Some(now) {
             while let Some((t, f)) = facts.peek() {
@@ -484,6 +498,7 @@ pub fn run(source: &dyn Source, dir: &str, case: &Case) -> Result<String, String
                         links.push((iface, up));
                     }
                     Fact::Track { id, up } => tracks.push((id, up)),
+                    Fact::File { id, value } => files.push((id, value)),
                     Fact::RealServer { addr, up } => {
                         w.servers.insert(addr, up);
                     }
@@ -516,6 +531,9 @@ pub fn run(source: &dyn Source, dir: &str, case: &Case) -> Result<String, String
         }
         for (id, up) in &tracks {
             inputs.push(Input::Tracker { id, up: *up });
+        }
+        for (id, value) in &files {
+            inputs.push(Input::TrackerValue { id, value: *value });
         }
         for config in reloads {
             inputs.push(Input::Reload {

@@ -55,6 +55,14 @@ pub enum Input<'a> {
         /// Whether it is up (succeeding).
         up: bool,
     },
+    /// A tracked file's value changed (`track_file`: the integer it
+    /// holds; 0 when missing or not a number).
+    TrackerValue {
+        /// Which ([`TrackerId::File`]).
+        id: &'a TrackerId,
+        /// Its value.
+        value: i64,
+    },
     /// The VRRP side's mastership changed (only for a [`super::Balancer`]
     /// run apart from its [`super::Vrrp`]; a [`super::Director`] routes
     /// it itself).

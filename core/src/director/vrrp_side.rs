@@ -39,6 +39,8 @@ pub struct Vrrp {
     links: BTreeMap<String, bool>,
     /// Last state of every script or file tracker reported.
     trackers: BTreeMap<TrackerId, bool>,
+    /// Tracked files' values, for instances started later.
+    values: BTreeMap<TrackerId, i64>,
     started: bool,
     stopping_keeps_vips: bool,
     master: bool,
@@ -62,6 +64,7 @@ impl Vrrp {
             opts,
             links,
             trackers: BTreeMap::new(),
+            values: BTreeMap::new(),
             started: false,
             stopping_keeps_vips: false,
             master: false,
@@ -144,6 +147,14 @@ impl Vrrp {
                     .collect();
                 self.act(outs);
             }
+            Input::TrackerValue { id, value } => {
+                self.values.insert(id.clone(), value);
+                let outs: Vec<_> = self
+                    .router
+                    .handle(now, Event::All(vrrp::Input::TrackValue { id, value }))
+                    .collect();
+                self.act(outs);
+            }
             Input::Reload { config, host } => {
                 if let Err(why) = self.reload(now, config, host) {
                     self.out.push(Output::ReloadRefused(why));
@@ -187,6 +198,11 @@ impl Vrrp {
         let cfg = self.router.instances()[i].config().clone();
         let mut outs = Vec::new();
         for t in &cfg.trackers {
+            if let Some(&value) = self.values.get(&t.id) {
+                let input = vrrp::Input::TrackValue { id: &t.id, value };
+                outs.extend(self.router.handle(now, Event::One(i, input)));
+                continue;
+            }
             let up = match &t.id {
                 TrackerId::Interface(n) => self.links.get(n).copied(),
                 other => self.trackers.get(other).copied(),

@@ -58,6 +58,8 @@ pub struct Instance {
     master: Option<(IpAddr, u8)>,
     /// Tracker states as reported (unreported trackers count as up).
     tracked: BTreeMap<TrackerId, bool>,
+    /// Tracked files' values as reported (unreported files count as 0).
+    values: BTreeMap<TrackerId, i64>,
     link_up: bool,
     stats: Stats,
     out: Vec<Output>,
@@ -80,6 +82,7 @@ impl Instance {
             vips_set: false,
             master: None,
             tracked: BTreeMap::new(),
+            values: BTreeMap::new(),
             link_up: true,
             stats: Stats::default(),
             out: Vec::new(),
@@ -156,6 +159,7 @@ impl Instance {
                 }
             }
             Input::Track { id, up } => self.track(now, id, up),
+            Input::TrackValue { id, value } => self.track_value(now, id, value),
             Input::Link { up } => self.link(now, up),
             Input::Shutdown => self.shutdown(now),
         }
@@ -177,6 +181,8 @@ impl Instance {
     ) -> std::vec::Drain<'_, Output> {
         let old = std::mem::replace(&mut self.cfg, cfg);
         self.tracked
+            .retain(|id, _| self.cfg.trackers.iter().any(|t| t.id == *id));
+        self.values
             .retain(|id, _| self.cfg.trackers.iter().any(|t| t.id == *id));
         if self.state != State::Initialize {
             self.trace(EventKind::Reloaded { state: self.state });
@@ -409,6 +415,18 @@ impl Instance {
         self.reassess(now, &id.to_string());
     }
 
+    fn track_value(&mut self, now: Instant, id: &TrackerId, value: i64) {
+        if !self.cfg.trackers.iter().any(|t| t.id == *id) {
+            return;
+        }
+        if self.values.get(id).copied().unwrap_or(0) == value {
+            self.values.insert(id.clone(), value);
+            return;
+        }
+        self.values.insert(id.clone(), value);
+        self.reassess(now, &id.to_string());
+    }
+
     fn link(&mut self, now: Instant, up: bool) {
         if self.link_up == up {
             return;
@@ -536,11 +554,26 @@ impl Instance {
 
     fn faulted(&self) -> bool {
         !self.link_up
-            || self
-                .cfg
-                .trackers
-                .iter()
-                .any(|t| t.weight == 0 && !self.tracker_good(&t.id, t.reverse))
+            || self.cfg.trackers.iter().any(|t| match &t.id {
+                TrackerId::File(_) => self.file_status(t).is_none(),
+                _ => t.weight == 0 && !self.tracker_good(&t.id, t.reverse),
+            })
+    }
+
+    /// keepalived 2.2.7's track_file (trackers/track_file.c,
+    /// vrrp_track.c): with weight 0, a non-zero value (zero with
+    /// `reverse`) is a fault; otherwise the value times the weight
+    /// (negated with `reverse`), clamped to -254..253, is added to the
+    /// priority, and -254 is a fault. `None` for a fault.
+    fn file_status(&self, t: &super::TrackSpec) -> Option<i64> {
+        let value = self.values.get(&t.id).copied().unwrap_or(0);
+        if t.weight == 0 {
+            return ((value != 0) == t.reverse).then_some(0);
+        }
+        let status = value.saturating_mul(i64::from(t.weight));
+        let status = if t.reverse { -status } else { status };
+        let status = status.clamp(-254, 253);
+        (status != -254).then_some(status)
     }
 
     fn tracker_good(&self, id: &TrackerId, reverse: bool) -> bool {
@@ -557,6 +590,10 @@ impl Instance {
         }
         let mut total = i64::from(self.cfg.priority);
         for t in &self.cfg.trackers {
+            if let TrackerId::File(_) = t.id {
+                total += self.file_status(t).unwrap_or(0);
+                continue;
+            }
             let good = self.tracker_good(&t.id, t.reverse);
             if (t.weight > 0 && good) || (t.weight < 0 && !good) {
                 total += i64::from(t.weight);

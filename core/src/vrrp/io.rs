@@ -35,6 +35,14 @@ pub enum Input<'a> {
         /// Whether it is up / succeeding.
         up: bool,
     },
+    /// A tracked file's value (`track_file`): the integer the file
+    /// holds, 0 when it is missing or holds no number.
+    TrackValue {
+        /// Which file ([`super::TrackerId::File`]).
+        id: &'a super::TrackerId,
+        /// Its value.
+        value: i64,
+    },
     /// The instance's own interface went up or down.
     Link {
         /// Whether it is up.

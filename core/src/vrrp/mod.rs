@@ -19,6 +19,7 @@ mod router;
 mod state;
 mod stats;
 pub mod timers;
+mod track_file;
 mod validate;
 mod vip;
 
@@ -31,6 +32,7 @@ pub use reject::Reject;
 pub use router::{Event as RouterEvent, Router, RouterStats, Unrouted};
 pub use state::State;
 pub use stats::Stats;
+pub use track_file::file_value;
 pub use validate::validate;
 pub use vip::Vip;
 

@@ -94,6 +94,7 @@ impl Lab {
             Input::Advert { meta, .. } => format!("advert from {}", meta.src),
             Input::AuthHeader { meta } => format!("ah from {}", meta.src),
             Input::Track { id, up } => format!("track {id} {}", if up { "up" } else { "down" }),
+            Input::TrackValue { id, value } => format!("track {id} = {value}"),
             Input::Link { up } => format!("link {}", if up { "up" } else { "down" }),
             Input::Shutdown => "shutdown".to_string(),
         };

@@ -365,6 +365,9 @@ pub struct Scenario {
     pub expectations: Vec<Expect>,
     /// Nodes of captures replayed onto the segment.
     pub recorded_peers: Vec<recorded::RecordedPeer>,
+    /// What the run does not model as keepalived would, and the directors'
+    /// config warnings (keepalived's fallbacks), one line each, located.
+    pub warnings: Vec<String>,
 }
 
 impl Scenario {

@@ -548,10 +548,6 @@ const SYNC_GROUP_IGNORED: &[(&str, &str)] = &[
     ("track_process", "process tracking is not supported"),
     ("track_bfd", "BFD is not supported"),
     (
-        "sync_group_tracking_weight",
-        "sync group tracking weights are not supported",
-    ),
-    (
         "notify_priority_changes",
         "priority change notifications are not supported",
     ),

@@ -821,6 +821,7 @@ pub(crate) fn sync_group(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Optio
         notify: Notify::default(),
         smtp_alert: false,
         global_tracking: false,
+        tracking_weight: false,
         span: node.span.clone(),
     };
     let mut smtp: Option<bool> = None;
@@ -843,6 +844,10 @@ pub(crate) fn sync_group(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Optio
             "smtp_alert" => {
                 no_mail(cx, n);
                 smtp = cx.flag(n).or(smtp);
+            }
+            "sync_group_tracking_weight" => {
+                cx.bare(n);
+                s.tracking_weight = true;
             }
             "global_tracking" => {
                 cx.diags.warning(

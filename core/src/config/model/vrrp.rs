@@ -332,6 +332,9 @@ pub struct SyncGroup {
     pub smtp_alert: bool,
     /// `global_tracking`.
     pub global_tracking: bool,
+    /// `sync_group_tracking_weight`: members keep their tracker weights
+    /// (without it keepalived zeroes or drops them).
+    pub tracking_weight: bool,
     /// Where `vrrp_sync_group` was written.
     pub span: Span,
 }

@@ -1,0 +1,153 @@
+//! `track_file` against the real keepalived 2.2.7: the same config and the
+//! same file values, run once with vigild and once with keepalived, judged
+//! by the priority in the adverts each puts on the wire. One router alone
+//! on a bridge becomes master; its adverts carry the configured priority
+//! plus the file's value times the weight (keepalived's track_file.c),
+//! and a value that makes the status -254 puts it in FAULT (a priority-0
+//! advert, then silence).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use vigil_netns::binaries;
+use vigil_netns::capture::{Capture, Seen};
+use vigil_netns::ns::{self, Lab, Netns, Proc};
+
+/// The config both read: priority 100, one track_file with weight 50.
+fn config(file: &Path) -> String {
+    format!(
+        "vrrp_track_file tf {{\n    file {}\n}}\n\
+         vrrp_instance web {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 61\n    \
+         priority 100\n    advert_int 1\n    track_file {{\n        tf weight 50\n    }}\n    \
+         virtual_ipaddress {{\n        192.0.2.161\n    }}\n}}\n",
+        file.display()
+    )
+}
+
+fn start(imp: &str, ns: &Netns, dir: &Path, n: u32) -> Proc {
+    let conf = dir.join("k.conf");
+    let log = dir.join(format!("{imp}.log"));
+    let c = conf.to_str().unwrap();
+    match imp {
+        "vigild" => {
+            let bin = binaries::vigild().unwrap_or_else(|e| panic!("{e}"));
+            let pid = dir.join(format!("vigild{n}.pid"));
+            ns.spawn(
+                bin.to_str().unwrap(),
+                &["-f", c, "-p", pid.to_str().unwrap(), "-n", "-l", "-G"],
+                Some(&log),
+            )
+        }
+        _ => {
+            let bin = binaries::keepalived().unwrap_or_else(|e| panic!("{e}"));
+            let pid = dir.join(format!("keepalived{n}.pid"));
+            let vpid = dir.join(format!("vrrp{n}.pid"));
+            ns.spawn(
+                bin.to_str().unwrap(),
+                &[
+                    "--vrrp",
+                    "-n",
+                    "-l",
+                    "-D",
+                    "-G",
+                    "-f",
+                    c,
+                    "-p",
+                    pid.to_str().unwrap(),
+                    "-r",
+                    vpid.to_str().unwrap(),
+                ],
+                Some(&log),
+            )
+        }
+    }
+}
+
+/// The priority of the last advert of VRID 61 seen so far, if any.
+fn last_priority(cap: &Capture) -> Option<u8> {
+    cap.observations().iter().rev().find_map(|o| match o.seen {
+        Seen::Advert {
+            vrid: 61, priority, ..
+        } => Some(priority),
+        _ => None,
+    })
+}
+
+/// Waits (up to `within`) until the last advert carries `want`.
+fn wait_priority(cap: &Capture, want: u8, within: Duration) -> Result<(), String> {
+    let end = Instant::now() + within;
+    loop {
+        let got = last_priority(cap);
+        if got == Some(want) {
+            return Ok(());
+        }
+        if Instant::now() > end {
+            return Err(format!("adverts carry {got:?}, not {want}"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Runs the sequence with `imp`; the priorities seen, or what went wrong.
+fn run(imp: &str) -> Result<Vec<String>, String> {
+    let mut lab = Lab::new(&format!("tf{}", &imp[..1]));
+    let dir = lab.dir().to_path_buf();
+    let file = dir.join("tf");
+    std::fs::write(dir.join("k.conf"), config(&file)).unwrap();
+    lab.host("a", &["192.0.2.21/24"]);
+    let cap = Capture::start(lab.bridge().name(), "br0", &dir.join("bridge.pcap"))?;
+    let mut log = Vec::new();
+    let step = |what: &str, value: Option<&str>, want: u8, log: &mut Vec<String>| {
+        if let Some(v) = value {
+            std::fs::write(&file, v).unwrap();
+        }
+        let r = wait_priority(&cap, want, Duration::from_secs(8));
+        log.push(format!(
+            "{what}: {}",
+            r.clone().err().unwrap_or(format!("prio {want}"))
+        ));
+        r
+    };
+    // The file holds 0: priority 100 (the issue's case: not 150).
+    std::fs::write(&file, "0\n").unwrap();
+    let mut p = start(imp, lab.get("a"), &dir, 1);
+    let r = step("file 0", None, 100, &mut log)
+        .and_then(|()| step("file 1", Some("1\n"), 150, &mut log))
+        .and_then(|()| step("file -1", Some("-1\n"), 50, &mut log))
+        .and_then(|()| {
+            step(
+                "file 0x2 junk (strtol base 0)",
+                Some("0x2 junk\n"),
+                200,
+                &mut log,
+            )
+        })
+        .and_then(|()| {
+            // A deleted file counts as 0.
+            let _ = std::fs::remove_file(&file);
+            step("file deleted", None, 100, &mut log)
+        })
+        // -10 x 50 = -500, clamped to -254: FAULT, a priority-0 advert.
+        .and_then(|()| step("file -10", Some("-10\n"), 0, &mut log));
+    p.kill();
+    if r.is_err() {
+        lab.keep();
+    }
+    match r {
+        Ok(()) => Ok(log),
+        Err(e) => Err(format!("{imp}: {e}; steps: {log:?}")),
+    }
+}
+
+#[test]
+fn track_file_priorities_match_keepalived() {
+    if !ns::require_root("track_file_priorities_match_keepalived") {
+        return;
+    }
+    let keepalived = run("keepalived");
+    let vigild = run("vigild");
+    let keepalived = keepalived
+        .unwrap_or_else(|e| panic!("keepalived (the reference) did not behave as expected: {e}"));
+    let vigild = vigild.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(vigild, keepalived);
+}
