@@ -20,4 +20,5 @@ pub mod harness;
 pub mod ns;
 pub mod peers;
 pub mod rewrite;
+pub mod solo;
 pub mod vm;

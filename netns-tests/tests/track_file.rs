@@ -9,9 +9,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use vigil_netns::binaries;
 use vigil_netns::capture::{Capture, Seen};
-use vigil_netns::ns::{self, Lab, Netns, Proc};
+use vigil_netns::ns::{self, Lab};
+use vigil_netns::solo::Daemon;
 
 /// The config both read: priority 100, one track_file with weight 50.
 fn config(file: &Path) -> String {
@@ -22,45 +22,6 @@ fn config(file: &Path) -> String {
          virtual_ipaddress {{\n        192.0.2.161\n    }}\n}}\n",
         file.display()
     )
-}
-
-fn start(imp: &str, ns: &Netns, dir: &Path, n: u32) -> Proc {
-    let conf = dir.join("k.conf");
-    let log = dir.join(format!("{imp}.log"));
-    let c = conf.to_str().unwrap();
-    match imp {
-        "vigild" => {
-            let bin = binaries::vigild().unwrap_or_else(|e| panic!("{e}"));
-            let pid = dir.join(format!("vigild{n}.pid"));
-            ns.spawn(
-                bin.to_str().unwrap(),
-                &["-f", c, "-p", pid.to_str().unwrap(), "-n", "-l", "-G"],
-                Some(&log),
-            )
-        }
-        _ => {
-            let bin = binaries::keepalived().unwrap_or_else(|e| panic!("{e}"));
-            let pid = dir.join(format!("keepalived{n}.pid"));
-            let vpid = dir.join(format!("vrrp{n}.pid"));
-            ns.spawn(
-                bin.to_str().unwrap(),
-                &[
-                    "--vrrp",
-                    "-n",
-                    "-l",
-                    "-D",
-                    "-G",
-                    "-f",
-                    c,
-                    "-p",
-                    pid.to_str().unwrap(),
-                    "-r",
-                    vpid.to_str().unwrap(),
-                ],
-                Some(&log),
-            )
-        }
-    }
 }
 
 /// The priority of the last advert of VRID 61 seen so far, if any.
@@ -89,8 +50,8 @@ fn wait_priority(cap: &Capture, want: u8, within: Duration) -> Result<(), String
 }
 
 /// Runs the sequence with `imp`; the priorities seen, or what went wrong.
-fn run(imp: &str) -> Result<Vec<String>, String> {
-    let mut lab = Lab::new(&format!("tf{}", &imp[..1]));
+fn run(imp: Daemon) -> Result<Vec<String>, String> {
+    let mut lab = Lab::new(&format!("tf{}", &imp.name()[..1]));
     let dir = lab.dir().to_path_buf();
     let file = dir.join("tf");
     std::fs::write(dir.join("k.conf"), config(&file)).unwrap();
@@ -110,7 +71,7 @@ fn run(imp: &str) -> Result<Vec<String>, String> {
     };
     // The file holds 0: priority 100 (the issue's case: not 150).
     std::fs::write(&file, "0\n").unwrap();
-    let mut p = start(imp, lab.get("a"), &dir, 1);
+    let mut p = imp.start(lab.get("a"), &dir.join("k.conf"), &dir, "a");
     let r = step("file 0", None, 100, &mut log)
         .and_then(|()| step("file 1", Some("1\n"), 150, &mut log))
         .and_then(|()| step("file -1", Some("-1\n"), 50, &mut log))
@@ -135,7 +96,7 @@ fn run(imp: &str) -> Result<Vec<String>, String> {
     }
     match r {
         Ok(()) => Ok(log),
-        Err(e) => Err(format!("{imp}: {e}; steps: {log:?}")),
+        Err(e) => Err(format!("{}: {e}; steps: {log:?}", imp.name())),
     }
 }
 
@@ -144,8 +105,8 @@ fn track_file_priorities_match_keepalived() {
     if !ns::require_root("track_file_priorities_match_keepalived") {
         return;
     }
-    let keepalived = run("keepalived");
-    let vigild = run("vigild");
+    let keepalived = run(Daemon::Keepalived);
+    let vigild = run(Daemon::Vigild);
     let keepalived = keepalived
         .unwrap_or_else(|e| panic!("keepalived (the reference) did not behave as expected: {e}"));
     let vigild = vigild.unwrap_or_else(|e| panic!("{e}"));

@@ -61,9 +61,19 @@ impl Diagnostic {
 }
 
 impl fmt::Display for Diagnostic {
-    /// `FILE:LINE:COL: error: message`.
+    /// `FILE:LINE:COL: error: message`, control characters of the config's
+    /// text (which a message may quote) written as `\u{..}` escapes, never
+    /// raw to a terminal.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}: {}", self.span, self.severity, self.message)
+        write!(f, "{}: {}: ", self.span, self.severity)?;
+        for c in self.message.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_unicode())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -54,11 +54,38 @@ impl Loader<'_> {
     fn file(&mut self, path: &str, bytes: &[u8], diags: &mut Diags) {
         let name: Arc<str> = path.into();
         self.stack.push(path.to_string());
+        if let Err(e) = std::str::from_utf8(bytes) {
+            let at = e.valid_up_to();
+            let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+            let col = at
+                - bytes[..at]
+                    .iter()
+                    .rposition(|b| *b == b'\n')
+                    .map_or(0, |p| p + 1)
+                + 1;
+            diags.warning(
+                &Span::new(
+                    name.clone(),
+                    u32::try_from(line).unwrap_or(u32::MAX),
+                    u32::try_from(col).unwrap_or(u32::MAX),
+                ),
+                format!(
+                    "'{path}' is not UTF-8 text (byte {at}); its invalid bytes are read as U+FFFD"
+                ),
+            );
+        }
+        let before = self.lines.len();
         let text = String::from_utf8_lossy(bytes);
         for (idx, raw) in text.split('\n').enumerate() {
             let lineno = u32::try_from(idx + 1).unwrap_or(u32::MAX);
             let raw = raw.trim_end_matches('\r');
             self.line(&name, lineno, raw, diags);
+        }
+        if self.stack.len() == 1 && self.lines.len() == before {
+            diags.warning(
+                &Span::new(name.clone(), 1, 1),
+                format!("'{path}' has no configuration; keepalived runs with nothing to do"),
+            );
         }
         self.stack.pop();
     }
@@ -322,5 +349,34 @@ mod tests {
         assert_eq!(words(Some("lb1")), ["a@6", "d@7"]);
         assert_eq!(words(Some("lb2")), ["b@7", "c@8"]);
         assert_eq!(words(None), ["b@7", "d@7"]);
+    }
+
+    /// An empty file and one that is not UTF-8 are warnings; control
+    /// characters quoted in a message are escaped, never echoed raw.
+    #[test]
+    fn empty_and_binary_files() {
+        use crate::config::{MemorySource, parse};
+        let src = MemorySource::new()
+            .with("empty.conf", "# only a comment\n")
+            .with("bin.conf", &b"vrrp_instance \x1b[31mx\xff {\n}\n"[..]);
+        let p = parse(&src, "empty.conf");
+        let d: Vec<String> = p.diagnostics.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            d,
+            [
+                "empty.conf:1:1: warning: 'empty.conf' has no configuration; keepalived runs with nothing to do"
+            ]
+        );
+        assert!(p.config.is_some());
+        let p = parse(&src, "bin.conf");
+        let d: Vec<String> = p.diagnostics.iter().map(ToString::to_string).collect();
+        assert!(
+            d.iter()
+                .any(|l| l
+                    .starts_with("bin.conf:1:21: warning: 'bin.conf' is not UTF-8 text (byte 20)")),
+            "{d:?}"
+        );
+        assert!(d.iter().all(|l| !l.contains('\x1b')), "{d:?}");
+        assert!(d.iter().any(|l| l.contains("\\u{1b}")), "{d:?}");
     }
 }

@@ -357,6 +357,7 @@ pub(crate) fn vrrp_instance(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Op
     let mut auth_type: Option<(bool, Span)> = None; // true = AH
     let mut auth_pass: Option<Vec<u8>> = None;
     let mut nopreempt = false;
+    let mut priority_set = false;
     let mut preempt_delay = Duration::ZERO;
     let mut strict: Option<bool> = None;
     let mut accept: Option<bool> = None;
@@ -440,6 +441,7 @@ pub(crate) fn vrrp_instance(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Op
             "priority" => {
                 // keepalived resets an invalid priority to its default.
                 i.priority = cx.uint_or(n, 1, 255, 100) as u8;
+                priority_set = true;
             }
             "advert_int" => {
                 cx.no_block(n);
@@ -611,7 +613,16 @@ pub(crate) fn vrrp_instance(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Op
     }
 
     // Resolution and checks (vrrp.c vrrp_complete_instance).
-    i.state = state.unwrap_or(InitialState::Backup);
+    // keepalived's vrrp_complete_instance: an unset priority follows the
+    // state (MASTER: 255, the owner), an unset state the priority.
+    if !priority_set && state == Some(InitialState::Master) {
+        i.priority = 255;
+    }
+    i.state = state.unwrap_or(if i.priority == 255 {
+        InitialState::Master
+    } else {
+        InitialState::Backup
+    });
     match vrid {
         Some(v) => i.virtual_router_id = v,
         // keepalived's chk_min_cfg: the VRRP process refuses to start.
@@ -658,6 +669,15 @@ pub(crate) fn vrrp_instance(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Op
         None if i.family == Family::V6 => VrrpVersion::V3,
         None => g.vrrp_version,
     };
+    if i.virtual_ipaddress.is_empty() && i.version == VrrpVersion::V3 {
+        cx.diags.error(
+            &node.span,
+            format!(
+                "vrrp_instance {}: VRRPv3 requires a virtual_ipaddress; keepalived refuses to run it",
+                i.name
+            ),
+        );
+    }
     if let Some((d, span, text)) = advert {
         // keepalived's vrrp_complete_instance: clamp to what the version
         // carries, round half up to its unit.
@@ -711,7 +731,10 @@ pub(crate) fn vrrp_instance(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Op
             None
         }
         (Some((_, span)), None) => {
-            cx.diags.error(&span, "auth_type without auth_pass");
+            cx.diags.warning(
+                &span,
+                "auth_type without auth_pass; keepalived runs without authentication",
+            );
             None
         }
         (Some((ah, _)), Some(p)) => Some(if ah {
@@ -751,6 +774,9 @@ pub(crate) fn vrrp_instance(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Op
         }
     }
     i.strict_mode = strict.unwrap_or(g.vrrp_strict);
+    if i.strict_mode {
+        strict_mode(cx, node, &mut i);
+    }
     if !preempt_delay.is_zero() && (i.strict_mode || nopreempt) {
         cx.diags.warning(
             &node.span,
@@ -807,6 +833,50 @@ pub(crate) fn vrrp_instance(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Op
         .or(g.notification.smtp_alert)
         .unwrap_or(false);
     Some(i)
+}
+
+/// keepalived 2.2.7's strict mode (`vrrp_strict` or `strict_mode`,
+/// vrrp.c vrrp_complete_instance), each change a warning: no
+/// authentication, `state MASTER` exactly for the address owner. (Its
+/// preempt_delay, accept and
+/// GARP/advert rules are applied where those are resolved; an instance
+/// without a VIP is refused.)
+fn strict_mode(cx: &mut Cx<'_>, node: &Node, i: &mut VrrpInstance) {
+    if i.authentication.take().is_some() {
+        cx.diags.warning(
+            &node.span,
+            format!(
+                "vrrp_instance {}: strict mode does not support authentication; keepalived ignores it (a peer without strict mode that keeps it will reject these adverts)",
+                i.name
+            ),
+        );
+    }
+    let owner = i.priority == 255;
+    if (i.state == InitialState::Master) != owner {
+        let state = if owner {
+            InitialState::Master
+        } else {
+            InitialState::Backup
+        };
+        cx.diags.warning(
+            &node.span,
+            format!(
+                "vrrp_instance {}: in strict mode state MASTER must match being the address owner (priority 255); keepalived uses {}",
+                i.name,
+                if owner { "MASTER" } else { "BACKUP" }
+            ),
+        );
+        i.state = state;
+    }
+    if i.virtual_ipaddress.is_empty() && i.version == VrrpVersion::V2 {
+        cx.diags.error(
+            &node.span,
+            format!(
+                "vrrp_instance {}: strict mode requires a virtual_ipaddress; keepalived refuses to run it",
+                i.name
+            ),
+        );
+    }
 }
 
 /// A `vrrp_sync_group NAME { group { ... } ... }`.
