@@ -94,7 +94,16 @@ pub(crate) fn validate(config: &mut Config, diags: &mut Diags) {
                 );
                 true
             }
-            _ => true,
+            _ => {
+                diags.warning(
+                    &g.span,
+                    format!(
+                        "vrrp_sync_group {} is recognised but Vigil does not act on it yet: keepalived moves its instances to FAULT, BACKUP and MASTER together and runs the group's notify scripts; Vigil runs each instance on its own (the group's tracker weight rules do apply)",
+                        g.name
+                    ),
+                );
+                true
+            }
         }
     });
     weights_ignored(config, diags);
