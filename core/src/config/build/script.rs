@@ -11,6 +11,26 @@ use super::values::Cx;
 const MAX_SECS: u64 = u32::MAX as u64 / 1_000_000;
 
 /// The block's name (first argument), or an error.
+/// The one name of a `vrrp_instance` or `vrrp_sync_group`: keepalived
+/// 2.2.7 skips such a block, with an error it runs past, unless exactly one
+/// word follows the keyword (vrrp_parser.c vrrp_handler, vrrp_sync_group
+/// handler).
+pub(crate) fn one_name_or_skip(cx: &mut Cx<'_>, node: &Node) -> Option<String> {
+    match node.args.as_slice() {
+        [name] => Some(name.text.clone()),
+        _ => {
+            cx.diags.warning(
+                &node.span,
+                format!(
+                    "{} must have exactly one name; keepalived skips the block",
+                    node.keyword
+                ),
+            );
+            None
+        }
+    }
+}
+
 pub(crate) fn block_name(cx: &mut Cx<'_>, node: &Node) -> Option<String> {
     let name = cx.need(node, 0, "a name")?.text.clone();
     cx.at_most(node, 1);

@@ -11,7 +11,7 @@ use super::super::model::{
 use super::super::parser::Node;
 use super::super::span::Span;
 use super::keywords::{Ctx, unhandled};
-use super::script::block_name;
+use super::script::one_name_or_skip;
 use super::values::{Cx, fmt_secs, parse_decimal_secs};
 
 const MAX_SECS: u64 = u32::MAX as u64 / 1_000_000;
@@ -348,7 +348,7 @@ fn vips(cx: &mut Cx<'_>, n: &Node, out: &mut Vec<VirtualIp>) {
 /// A `vrrp_instance NAME { ... }`, resolved against `global_defs`, the
 /// scripts and track files.
 pub(crate) fn vrrp_instance(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Option<VrrpInstance> {
-    let name = block_name(cx, node)?;
+    let name = one_name_or_skip(cx, node)?;
     let g = &t.config.global;
     let mut state: Option<InitialState> = None;
     let mut vrid: Option<u8> = None;
@@ -885,7 +885,7 @@ fn strict_mode(cx: &mut Cx<'_>, node: &Node, i: &mut VrrpInstance) {
 
 /// A `vrrp_sync_group NAME { group { ... } ... }`.
 pub(crate) fn sync_group(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Option<SyncGroup> {
-    let name = block_name(cx, node)?;
+    let name = one_name_or_skip(cx, node)?;
     let mut s = SyncGroup {
         name,
         instances: Vec::new(),
