@@ -33,9 +33,18 @@ pub type TrackChange = (TrackerId, TrackState);
 /// Whether two `vrrp_script`s are the same tracker (span ignored): a
 /// reload keeps such a tracker running, with its state.
 pub fn same_script(a: &VrrpScript, b: &VrrpScript) -> bool {
-    let mut a = a.clone();
-    a.span = b.span.clone();
-    a == *b
+    same_but_span(a, b, |s| &mut s.span)
+}
+
+/// Whether `a` and `b` are equal once `a` takes `b`'s span.
+fn same_but_span<T: Clone + PartialEq>(
+    a: &T,
+    b: &T,
+    span: impl Fn(&mut T) -> &mut vigil_core::config::Span,
+) -> bool {
+    let (mut a, mut b) = (a.clone(), b.clone());
+    *span(&mut a) = span(&mut b).clone();
+    a == b
 }
 
 struct Running {
@@ -185,9 +194,7 @@ impl Trackers {
 }
 
 fn same_file(a: &TrackFile, b: &TrackFile) -> bool {
-    let mut a = a.clone();
-    a.span = b.span.clone();
-    a == *b
+    same_but_span(a, b, |f| &mut f.span)
 }
 
 /// keepalived's `init_file [VALUE] [overwrite]`: writes VALUE when the

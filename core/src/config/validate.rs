@@ -5,7 +5,7 @@
 //! (vrrp_sync.c vrrp_sync_set_group); one VRID per interface and family
 //! and unique virtual servers remain errors.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::diag::Diags;
 use super::model::{Config, Family};
@@ -28,9 +28,9 @@ pub(crate) fn validate(config: &mut Config, diags: &mut Diags) {
         names.insert(i.name.clone(), i.span.clone());
         true
     });
-    let mut groups: HashMap<String, ()> = HashMap::new();
+    let mut groups: HashSet<String> = HashSet::new();
     config.sync_groups.retain(|g| {
-        if groups.insert(g.name.clone(), ()).is_some() {
+        if !groups.insert(g.name.clone()) {
             diags.warning(
                 &g.span,
                 format!(

@@ -419,12 +419,9 @@ impl Instance {
         if !self.cfg.trackers.iter().any(|t| t.id == *id) {
             return;
         }
-        if self.values.get(id).copied().unwrap_or(0) == value {
-            self.values.insert(id.clone(), value);
-            return;
+        if self.values.insert(id.clone(), value).unwrap_or(0) != value {
+            self.reassess(now, &id.to_string());
         }
-        self.values.insert(id.clone(), value);
-        self.reassess(now, &id.to_string());
     }
 
     fn link(&mut self, now: Instant, up: bool) {
