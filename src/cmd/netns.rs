@@ -49,6 +49,11 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Trackers are real here (the daemons run them); the configs'
+    // warnings are said once, as `vigil run` says them.
+    for w in &p.scenario.warnings {
+        eprintln!("{w}");
+    }
     let options = Options {
         director_impl: args.director_impl,
         keep: if args.keep {

@@ -85,15 +85,17 @@ pub fn run(args: Args) -> ExitCode {
     let parsed = config::parse_with(&FsSource, &args.config, &opts);
     let mut failed = false;
     for d in &parsed.diagnostics {
-        if d.is_error() {
-            eprintln!("{d}");
-            failed = true;
-        }
+        eprintln!("{d}");
+        failed |= d.is_error();
     }
     let Some(conf) = parsed.config.filter(|_| !failed) else {
         eprintln!("vigil replay: {}: config has errors", args.config);
         return ExitCode::from(2);
     };
+    let lane = "a capture does not show tracker states";
+    for n in vigil_sim::scenario::untracked(&args.config, &conf, lane) {
+        eprintln!("{n}");
+    }
     let secs = |s: f64, what: &str| {
         if s.is_finite() && s >= 0.0 {
             Ok(Duration::from_secs_f64(s))

@@ -47,6 +47,12 @@ pub fn run(args: Args) -> ExitCode {
     for w in &s.warnings {
         eprintln!("{w}");
     }
+    for d in &s.directors {
+        let lane = "the simulator has no tracker inputs";
+        for n in scenario::untracked(&d.name, &d.config, lane) {
+            eprintln!("{n}");
+        }
+    }
     let options = world::Options {
         seed: args.seed,
         capture: args.pcap.is_some(),

@@ -15,6 +15,7 @@ pub mod limits;
 mod load;
 mod names;
 pub mod recorded;
+mod untracked;
 mod write;
 
 use std::fmt;
@@ -24,6 +25,7 @@ use std::time::Duration;
 use vigil_core::config::Config;
 
 pub use load::load;
+pub use untracked::untracked;
 pub use write::to_toml;
 
 /// A position in a scenario file.
@@ -365,8 +367,8 @@ pub struct Scenario {
     pub expectations: Vec<Expect>,
     /// Nodes of captures replayed onto the segment.
     pub recorded_peers: Vec<recorded::RecordedPeer>,
-    /// What the run does not model as keepalived would, and the directors'
-    /// config warnings (keepalived's fallbacks), one line each, located.
+    /// The directors' config warnings (keepalived's fallbacks, what Vigil
+    /// does not act on), one line each, located.
     pub warnings: Vec<String>,
 }
 

@@ -245,9 +245,6 @@ impl Loader<'_> {
             for w in parsed.diagnostics.iter().filter(|w| !w.is_error()) {
                 self.warnings.push(w.to_string());
             }
-            if let Some(c) = &parsed.config {
-                self.warnings.extend(unmodelled(d.name.get_ref(), c));
-            }
             directors.push(Director {
                 name: d.name.get_ref().clone(),
                 address,
@@ -625,32 +622,4 @@ fn first_service(c: &config::Config) -> Option<SocketAddr> {
         ServiceAddr::Addr(a) => Some(*a),
         _ => None,
     })
-}
-
-/// "Not judged" notes for what a director's config tracks that the
-/// simulator has no input for: scripts count as succeeding, files as
-/// holding 0, other interfaces as up (keepalived would follow them).
-fn unmodelled(director: &str, c: &vigil_core::config::Config) -> Vec<String> {
-    let mut out = Vec::new();
-    for i in &c.vrrp_instances {
-        for t in &i.track_scripts {
-            out.push(format!(
-                "{}: not judged: {director} tracks script {} in {}; the simulator runs no scripts (it counts as succeeding)",
-                t.span, t.name, i.name
-            ));
-        }
-        for t in &i.track_files {
-            out.push(format!(
-                "{}: not judged: {director} tracks file {} in {}; the simulator has no files (it counts as holding 0)",
-                t.span, t.name, i.name
-            ));
-        }
-        for t in &i.track_interfaces {
-            out.push(format!(
-                "{}: not judged: {director} tracks interface {} in {}; the simulator models one segment (it counts as up)",
-                t.span, t.name, i.name
-            ));
-        }
-    }
-    out
 }

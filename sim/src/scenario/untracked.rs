@@ -1,0 +1,30 @@
+//! "Not judged" notes for the trackers of a config a lane has no input
+//! for (the simulator, replay): keepalived would follow them, the lane
+//! holds each at a fixed state.
+
+use vigil_core::config::Config;
+
+/// One located note per `track_script`, `track_file` and
+/// `track_interface` of `config` (of node `who`); `lane` says why the
+/// lane has no input for them.
+pub fn untracked(who: &str, config: &Config, lane: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for i in &config.vrrp_instances {
+        let mut note = |span: &vigil_core::config::Span, what: &str, held: &str| {
+            out.push(format!(
+                "{span}: not judged: {who} tracks {what} in {}; {lane} (it counts as {held})",
+                i.name
+            ));
+        };
+        for t in &i.track_scripts {
+            note(&t.span, &format!("script {}", t.name), "succeeding");
+        }
+        for t in &i.track_files {
+            note(&t.span, &format!("file {}", t.name), "holding 0");
+        }
+        for t in &i.track_interfaces {
+            note(&t.span, &format!("interface {}", t.name), "up");
+        }
+    }
+    out
+}
