@@ -467,14 +467,7 @@ impl Lab {
     /// interface its keepalived.conf names), with MAC address `mac` when
     /// given, holding `addrs` (documentation ranges only).
     pub fn host_dev(&mut self, role: &str, dev: &str, mac: Option<&str>, addrs: &[&str]) -> &Netns {
-        for a in addrs {
-            assert!(
-                ["192.0.2.", "198.51.100.", "203.0.113.", "2001:db8:"]
-                    .iter()
-                    .any(|p| a.starts_with(p)),
-                "{a}: tests use documentation addresses only"
-            );
-        }
+        check_addrs(addrs);
         let ns = Netns::new(&format!("{}-{role}", self.prefix));
         let port = format!("p{}", self.hosts.len());
         self.bridge.ip(&[
@@ -500,6 +493,33 @@ impl Lab {
         ns.ip(&["link", "set", dev, "up"]);
         self.hosts.push((role.to_string(), ns));
         &self.hosts.last().expect("just pushed").1
+    }
+
+    /// Gives host `role` (already added) a further interface `dev` on the
+    /// bridge, holding `addrs` (documentation ranges only); its bridge
+    /// port is `p<role-index>-<dev>`.
+    pub fn add_dev(&self, role: &str, dev: &str, addrs: &[&str]) {
+        check_addrs(addrs);
+        let ns = self.get(role);
+        let port = format!("{}-{dev}", self.port(role));
+        self.bridge.ip(&[
+            "link",
+            "add",
+            &port,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            dev,
+            "netns",
+            ns.name(),
+        ]);
+        self.bridge
+            .ip(&["link", "set", &port, "master", "br0", "up"]);
+        for a in addrs {
+            ns.ip(&["addr", "add", a, "dev", dev]);
+        }
+        ns.ip(&["link", "set", dev, "up"]);
     }
 
     /// The host called `role`.
@@ -545,6 +565,18 @@ impl Drop for Lab {
         if std::env::var_os(KEEP_LOGS_VAR).is_none() && !self.keep.load(Ordering::Relaxed) {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
+    }
+}
+
+/// Panics unless every address is from the documentation ranges.
+fn check_addrs(addrs: &[&str]) {
+    for a in addrs {
+        assert!(
+            ["192.0.2.", "198.51.100.", "203.0.113.", "2001:db8:"]
+                .iter()
+                .any(|p| a.starts_with(p)),
+            "{a}: tests use documentation addresses only"
+        );
     }
 }
 

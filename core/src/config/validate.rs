@@ -90,22 +90,17 @@ pub(crate) fn validate(config: &mut Config, diags: &mut Diags) {
             1 => {
                 diags.warning(
                     &g.span,
-                    format!("vrrp_sync_group {} has a single instance", g.name),
-                );
-                true
-            }
-            _ => {
-                diags.warning(
-                    &g.span,
                     format!(
-                        "vrrp_sync_group {} is recognised but Vigil does not act on it yet: keepalived moves its instances to FAULT, BACKUP and MASTER together and runs the group's notify scripts; Vigil runs each instance on its own (the group's tracker weight rules do apply)",
+                        "vrrp_sync_group {} has a single instance; keepalived runs it, though a group of one syncs nothing",
                         g.name
                     ),
                 );
                 true
             }
+            _ => true,
         }
     });
+    group_owner_weights(config, diags);
     weights_ignored(config, diags);
     let config = &*config;
     let mut vrids: HashMap<(&str, u8, Family), &str> = HashMap::new();
@@ -155,6 +150,42 @@ pub(crate) fn validate(config: &mut Config, diags: &mut Diags) {
             &config.global.span,
             format!("lvs_sync_daemon: no vrrp_instance named '{inst}'"),
         );
+    }
+}
+
+/// keepalived 2.2.7's sync_group_tracking_init: a group's own trackers
+/// apply to every member with their weights, unless a member is an
+/// address owner (priority 255); then their weights are cleared.
+fn group_owner_weights(config: &mut Config, diags: &mut Diags) {
+    for g in &mut config.sync_groups {
+        let owner = config
+            .vrrp_instances
+            .iter()
+            .any(|i| i.priority == 255 && g.instances.contains(&i.name));
+        if !owner {
+            continue;
+        }
+        let name = g.name.clone();
+        let mut clear = |kind: &str, what: &str, weight: &mut i32, span: &super::span::Span| {
+            if *weight != 0 {
+                diags.warning(
+                    span,
+                    format!(
+                        "vrrp_sync_group {name}: {kind} {what} weight {weight} is ignored: a member is the address owner (priority 255); keepalived tracks it unweighted"
+                    ),
+                );
+                *weight = 0;
+            }
+        };
+        for t in &mut g.track_interfaces {
+            clear("track_interface", &t.name, &mut t.weight, &t.span);
+        }
+        for t in &mut g.track_scripts {
+            clear("track_script", &t.name, &mut t.weight, &t.span);
+        }
+        for t in &mut g.track_files {
+            clear("track_file", &t.name, &mut t.weight, &t.span);
+        }
     }
 }
 

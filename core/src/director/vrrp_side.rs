@@ -59,7 +59,7 @@ impl Vrrp {
             .collect();
         Ok(Vrrp {
             last_reload: ReloadSummary::default(),
-            router: Router::new(cfgs.into_iter().map(Instance::new).collect()),
+            router: router(&config, cfgs.into_iter().map(Instance::new).collect()),
             config,
             opts,
             links,
@@ -338,7 +338,7 @@ impl Vrrp {
             started: fresh.len(),
             stopped: taken.iter().filter(|t| !**t).count(),
         };
-        self.router = Router::new(instances);
+        self.router = router(&self.config, instances);
         self.act(outs);
         if self.started {
             for n in fresh {
@@ -393,6 +393,11 @@ impl Vrrp {
                     self.out.push(Output::Notify(run));
                 }
             }
+            vrrp::Output::GroupNotify { group, state } => {
+                for run in group_notify_runs(&self.config, &group, state) {
+                    self.out.push(Output::Notify(run));
+                }
+            }
             vrrp::Output::Trace(e) => self.out.push(Output::Trace(e)),
         }
     }
@@ -413,6 +418,65 @@ impl Vrrp {
     pub fn trace(&mut self, e: trace::Event) {
         self.out.push(Output::Trace(e));
     }
+}
+
+/// A router running `instances` with `config`'s sync groups.
+fn router(config: &Config, instances: Vec<Instance>) -> Router {
+    let groups = config
+        .sync_groups
+        .iter()
+        .map(|g| {
+            let members = g
+                .instances
+                .iter()
+                .filter_map(|n| instances.iter().position(|i| i.name() == n))
+                .collect();
+            (g.name.clone(), members)
+        })
+        .collect();
+    Router::with_groups(instances, groups)
+}
+
+/// The scripts a `vrrp_sync_group` runs on entering `state`, as
+/// keepalived's send_group_notifies runs them: the state's own script with
+/// its configured arguments, then `notify` with `GROUP NAME STATE 0`.
+pub fn group_notify_runs(cfg: &Config, group: &str, state: NotifyState) -> Vec<Run> {
+    let Some(g) = cfg.sync_groups.iter().find(|g| g.name == group) else {
+        return Vec::new();
+    };
+    let nt = &g.notify;
+    let own = match state {
+        NotifyState::Master => nt.master.as_ref(),
+        NotifyState::Backup => nt.backup.as_ref(),
+        NotifyState::Fault => nt.fault.as_ref(),
+        NotifyState::Stop => nt.stop.as_ref(),
+        NotifyState::MasterRxLowerPri => None,
+    };
+    let what = format!("group/{group} state={}", state.keepalived_name());
+    let stopping = state == NotifyState::Stop;
+    let mut out = Vec::new();
+    if let Some(c) = own {
+        out.push(Run {
+            command: c.clone(),
+            args: Vec::new(),
+            what: what.clone(),
+            stopping,
+        });
+    }
+    if let Some(c) = &nt.any {
+        out.push(Run {
+            command: c.clone(),
+            args: vec![
+                "GROUP".to_string(),
+                group.to_string(),
+                state.keepalived_name().to_string(),
+                "0".to_string(),
+            ],
+            what,
+            stopping,
+        });
+    }
+    out
 }
 
 /// Whether two instance configs are the same router for a reload

@@ -31,6 +31,8 @@ pub enum Reason {
     FaultCleared,
     /// Shutdown requested.
     Shutdown,
+    /// Another member of its `vrrp_sync_group` moved the group.
+    SyncGroup,
 }
 
 impl Reason {
@@ -46,6 +48,7 @@ impl Reason {
             Reason::Fault => "fault",
             Reason::FaultCleared => "fault-cleared",
             Reason::Shutdown => "shutdown",
+            Reason::SyncGroup => "sync-group",
         }
     }
 }
@@ -154,6 +157,14 @@ pub enum EventKind {
         /// The state it keeps.
         state: State,
     },
+    /// The instance moved its `vrrp_sync_group` (keepalived's "Syncing
+    /// instances to ... state").
+    GroupState {
+        /// The group.
+        group: String,
+        /// The state the group's members were moved to.
+        to: State,
+    },
 }
 
 /// An event of one instance: component `vrrp/<instance>`.
@@ -231,6 +242,10 @@ impl fmt::Display for Event {
             EventKind::Reloaded { state } => {
                 f.write_str("reloaded")?;
                 Fields::new(f).field("state", state);
+            }
+            EventKind::GroupState { group, to } => {
+                f.write_str("sync-group")?;
+                Fields::new(f).field("group", group).field("to", to);
             }
         }
         Ok(())

@@ -84,20 +84,40 @@ impl InstanceConfig {
         };
         c.lower_prio_no_advert = g.lower_prio_no_advert;
         c.higher_prio_send_advert = g.higher_prio_send_advert;
+        // keepalived's sync_group_tracking_init: the group's trackers
+        // are every member's too, with their own weights.
+        let group = cfg
+            .sync_groups
+            .iter()
+            .find(|g| g.instances.contains(&inst.name));
+        let (g_ifs, g_scripts, g_files) = match group {
+            Some(g) => (
+                g.track_interfaces.as_slice(),
+                g.track_scripts.as_slice(),
+                g.track_files.as_slice(),
+            ),
+            None => (&[][..], &[][..], &[][..]),
+        };
         c.trackers = inst
             .track_interfaces
             .iter()
+            .chain(g_ifs)
             .map(|t| TrackSpec {
                 id: TrackerId::Interface(t.name.clone()),
                 weight: t.weight,
                 reverse: t.reverse,
             })
-            .chain(inst.track_scripts.iter().map(|t| TrackSpec {
-                id: TrackerId::Script(t.name.clone()),
-                weight: t.weight,
-                reverse: t.reverse,
-            }))
-            .chain(inst.track_files.iter().map(|t| TrackSpec {
+            .chain(
+                inst.track_scripts
+                    .iter()
+                    .chain(g_scripts)
+                    .map(|t| TrackSpec {
+                        id: TrackerId::Script(t.name.clone()),
+                        weight: t.weight,
+                        reverse: t.reverse,
+                    }),
+            )
+            .chain(inst.track_files.iter().chain(g_files).map(|t| TrackSpec {
                 id: TrackerId::File(t.name.clone()),
                 weight: t.weight,
                 reverse: t.reverse,

@@ -61,8 +61,29 @@ pub struct Instance {
     /// Tracked files' values as reported (unreported files count as 0).
     values: BTreeMap<TrackerId, i64>,
     link_up: bool,
+    /// keepalived's `wantstate == MASTER`: master, or a backup whose
+    /// master-down timer ran out while its sync group held it back.
+    wants_master: bool,
+    /// The sync group's view, for a member of one (kept current by the
+    /// [`super::Router`]).
+    sync: Option<SyncGate>,
     stats: Stats,
     out: Vec<Output>,
+}
+
+/// What a member of a `vrrp_sync_group` is told about its group before
+/// each input (keepalived's `vrrp->sync`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyncGate {
+    /// The group may go master: it is master, or every other member wants
+    /// to (keepalived's `vrrp_sync_can_goto_master`).
+    pub may_master: bool,
+    /// Another member has a fault of its own, so this one stays in FAULT
+    /// (keepalived's `num_member_fault`).
+    pub held_down: bool,
+    /// The group as a whole is master (all members address owners at
+    /// start).
+    pub group_master: bool,
 }
 
 impl Instance {
@@ -84,6 +105,8 @@ impl Instance {
             tracked: BTreeMap::new(),
             values: BTreeMap::new(),
             link_up: true,
+            wants_master: false,
+            sync: None,
             stats: Stats::default(),
             out: Vec::new(),
             cfg,
@@ -132,6 +155,67 @@ impl Instance {
     /// Whether the VIPs are currently held.
     pub fn holds_vips(&self) -> bool {
         self.vips_set
+    }
+
+    /// Whether it wants to be master (keepalived's `wantstate`): it is,
+    /// or its sync group is holding it back.
+    pub fn wants_master(&self) -> bool {
+        self.wants_master
+    }
+
+    /// Whether a fault of its own (a link, or a tracker of weight 0, or
+    /// a file at -254) keeps it out of election, started or not.
+    pub fn own_fault(&self) -> bool {
+        self.faulted()
+    }
+
+    /// Makes it a member of a sync group whose view is `gate` (`None`:
+    /// on its own).
+    pub fn set_sync(&mut self, gate: Option<SyncGate>) {
+        self.sync = gate;
+    }
+
+    /// Moves a sync group member to `to` because another member moved
+    /// there (keepalived's `vrrp_sync_master`, `vrrp_sync_backup`,
+    /// `vrrp_sync_fault`); nothing for an instance not running.
+    pub fn sync_to(&mut self, now: Instant, to: State) -> std::vec::Drain<'_, Output> {
+        match (self.state, to) {
+            (State::Initialize, _) => {}
+            (State::Master, State::Master) => {}
+            (_, State::Master) => {
+                if self.sync.is_some_and(|g| g.may_master || g.group_master) {
+                    self.become_master(now, Reason::SyncGroup);
+                } else {
+                    // keepalived's vrrp_state_goto_master refused by the
+                    // group: still want it, wait another interval.
+                    self.wants_master = true;
+                    if self.state == State::Backup {
+                        let d = self.master_down_interval();
+                        self.arm_backup(now, d, Reason::MasterDownTimeout);
+                    }
+                }
+            }
+            (State::Master, State::Backup) => {
+                self.wants_master = false;
+                self.leave_master(now, State::Backup, Reason::SyncGroup, false);
+            }
+            (State::Fault, State::Backup) => {
+                self.wants_master = false;
+                self.enter_backup(now, Reason::SyncGroup);
+            }
+            (State::Master, State::Fault) => {
+                self.wants_master = false;
+                self.leave_master(now, State::Fault, Reason::SyncGroup, true);
+            }
+            (State::Backup, State::Fault) => {
+                self.wants_master = false;
+                self.timer = None;
+                self.transition(State::Fault, Reason::SyncGroup);
+            }
+            _ => {}
+        }
+        self.poll_announcer(now);
+        self.out.drain(..)
     }
 
     /// Counters.
@@ -255,7 +339,15 @@ impl Instance {
             self.transition(State::Fault, Reason::Startup);
             return;
         }
-        if self.cfg.is_owner() {
+        if self.sync.is_some_and(|g| g.held_down) {
+            // keepalived's vrrp_init_state: FAULT with its group, without
+            // a notify (no fault of its own).
+            self.state = State::Fault;
+            self.trace_state(State::Initialize, State::Fault, Reason::SyncGroup);
+            return;
+        }
+        let alone_or_all_owners = self.sync.is_none_or(|g| g.group_master);
+        if self.cfg.is_owner() && alone_or_all_owners {
             // keepalived's vrrp_init_state moves the owner to BACKUP
             // silently (no notify) on its way to MASTER.
             self.state = State::Backup;
@@ -276,6 +368,16 @@ impl Instance {
         }
         match self.state {
             State::Backup => {
+                if self.sync.is_some_and(|g| !g.may_master && !g.group_master) {
+                    // keepalived's vrrp_sync_can_goto_master: the group
+                    // goes master only when every member wants to; want
+                    // it and wait another master-down interval.
+                    self.wants_master = true;
+                    let d = self.master_down_interval();
+                    let cause = self.down_cause;
+                    self.arm_backup(now, d, cause);
+                    return;
+                }
                 let reason = self.down_cause;
                 self.become_master(now, reason);
             }
@@ -331,6 +433,9 @@ impl Instance {
                 self.master_interval = advert.interval;
             }
             self.master = Some((src, prio));
+            // keepalived: an accepted advert ends any wish for MASTER
+            // that a sync group held back.
+            self.wants_master = false;
             if !self.cfg.preempt_delay.is_zero() {
                 if prio >= self.priority {
                     self.preempt_at = None;
@@ -439,10 +544,11 @@ impl Instance {
         }
         let faulted = self.faulted();
         match (self.state, faulted) {
-            (State::Fault, false) => {
+            (State::Fault, false) if !self.sync.is_some_and(|g| g.held_down) => {
                 self.set_priority(now, cause);
                 self.leave_fault(now);
             }
+            (State::Fault, false) => self.set_priority(now, cause),
             (State::Fault, true) => self.set_priority(now, cause),
             (State::Master, true) => {
                 // keepalived's down_instance: vrrp_state_leave_master sends
@@ -453,6 +559,7 @@ impl Instance {
             }
             (State::Backup, true) => {
                 self.timer = None;
+                self.wants_master = false;
                 self.transition(State::Fault, Reason::Fault);
             }
             _ => self.set_priority(now, cause),
@@ -477,6 +584,7 @@ impl Instance {
         // the VIPs before the gratuitous ARPs go out.
         self.master_interval = self.cfg.interval;
         self.preempt_at = None;
+        self.wants_master = true;
         let from = self.state;
         self.state = State::Master;
         self.send_advert(self.priority);
@@ -500,6 +608,7 @@ impl Instance {
     /// Leaves master for `to`. `stop` sends a priority-0 advert first
     /// (shutdown and fault; not when preempted).
     fn leave_master(&mut self, now: Instant, to: State, reason: Reason, stop: bool) {
+        self.wants_master = false;
         if stop {
             self.send_advert(PRIORITY_STOP);
             self.stats.priority_zero_sent += 1;
@@ -518,8 +627,13 @@ impl Instance {
     }
 
     fn leave_fault(&mut self, now: Instant) {
+        self.enter_backup(now, Reason::FaultCleared);
+    }
+
+    /// From FAULT to BACKUP, waiting the master-down interval.
+    fn enter_backup(&mut self, now: Instant, reason: Reason) {
         self.master_interval = self.cfg.interval;
-        self.transition(State::Backup, Reason::FaultCleared);
+        self.transition(State::Backup, reason);
         // keepalived's try_up_instance shortens the wait for an owner only
         // while it still wants MASTER; a fault has made it want FAULT, so
         // every instance, owner or not, waits the master-down interval.

@@ -124,6 +124,13 @@ pub enum Output {
     },
     /// Run notify scripts.
     Notify(Notify),
+    /// Run a `vrrp_sync_group`'s notify scripts.
+    GroupNotify {
+        /// The group.
+        group: String,
+        /// The state it entered.
+        state: NotifyState,
+    },
     /// Record a trace event.
     Trace(trace::Event),
 }
@@ -142,6 +149,9 @@ impl fmt::Display for Output {
                 n.state.keepalived_name(),
                 n.priority
             ),
+            Output::GroupNotify { group, state } => {
+                write!(f, "notify-group {group} {}", state.keepalived_name())
+            }
             Output::Trace(e) => write!(f, "trace {e}"),
         }
     }

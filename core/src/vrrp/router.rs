@@ -4,8 +4,10 @@
 
 use std::net::IpAddr;
 
-use super::instance::Instance;
-use super::io::{Input, Output};
+use super::instance::{Instance, SyncGate};
+use super::io::{Input, NotifyState, Output};
+use super::state::State;
+use super::sync::SyncGroup;
 use crate::packet::{Error, Family, ip};
 use crate::time::Instant;
 
@@ -63,6 +65,12 @@ pub enum Event<'a> {
 #[derive(Clone, Debug, Default)]
 pub struct Router {
     instances: Vec<Instance>,
+    groups: Vec<SyncGroup>,
+    /// The group of each instance, by index.
+    group_of: Vec<Option<usize>>,
+    /// Whether each instance notified since it started (keepalived's
+    /// `notifies_sent`).
+    notified: Vec<bool>,
     stats: RouterStats,
     unrouted: Option<Unrouted>,
     out: Vec<(usize, Output)>,
@@ -71,10 +79,52 @@ pub struct Router {
 impl Router {
     /// A router running `instances` (not yet started).
     pub fn new(instances: Vec<Instance>) -> Router {
-        Router {
-            instances,
-            ..Router::default()
+        Router::with_groups(instances, Vec::new())
+    }
+
+    /// A router running `instances` whose `vrrp_sync_group`s are
+    /// `groups` (name, member indices); an index out of range or already
+    /// in a group is left out. Instances already running (a reload) give
+    /// their groups a state at once: FAULT if a member has a fault of
+    /// its own, MASTER if all are master, BACKUP otherwise.
+    pub fn with_groups(instances: Vec<Instance>, groups: Vec<(String, Vec<usize>)>) -> Router {
+        let mut group_of = vec![None; instances.len()];
+        let mut built = Vec::new();
+        for (name, members) in groups {
+            let members: Vec<usize> = members
+                .into_iter()
+                .filter(|&i| i < instances.len() && group_of[i].is_none())
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            for &m in &members {
+                group_of[m] = Some(built.len());
+            }
+            built.push(SyncGroup::new(name, members, &instances));
         }
+        let notified = instances
+            .iter()
+            .map(|i| i.state() != State::Initialize)
+            .collect();
+        let mut r = Router {
+            notified,
+            instances,
+            groups: built,
+            group_of,
+            ..Router::default()
+        };
+        for i in 0..r.instances.len() {
+            r.refresh_gate(i);
+        }
+        r
+    }
+
+    /// The sync groups: name, state and member indices.
+    pub fn groups(&self) -> impl Iterator<Item = (&str, State, &[usize])> {
+        self.groups
+            .iter()
+            .map(|g| (g.name.as_str(), g.state, g.members.as_slice()))
     }
 
     /// The instances, in configuration order.
@@ -122,21 +172,32 @@ impl Router {
         self.unrouted = None;
         match event {
             Event::All(Input::Timer) => {
-                for (i, inst) in self.instances.iter_mut().enumerate() {
-                    if inst.next_deadline().is_some_and(|d| d <= now) {
-                        self.out
-                            .extend(inst.handle(now, Input::Timer).map(|o| (i, o)));
+                for i in 0..self.instances.len() {
+                    if self.instances[i].next_deadline().is_some_and(|d| d <= now) {
+                        self.step(now, i, Input::Timer);
+                    }
+                }
+            }
+            Event::All(Input::Start) => self.start(now),
+            Event::All(Input::Shutdown) => {
+                for i in 0..self.instances.len() {
+                    self.step(now, i, Input::Shutdown);
+                }
+                for g in 0..self.groups.len() {
+                    if self.groups[g].state != State::Initialize {
+                        self.groups[g].state = State::Initialize;
+                        self.group_notify(g, NotifyState::Stop);
                     }
                 }
             }
             Event::All(input) => {
-                for (i, inst) in self.instances.iter_mut().enumerate() {
-                    self.out.extend(inst.handle(now, input).map(|o| (i, o)));
+                for i in 0..self.instances.len() {
+                    self.step(now, i, input);
                 }
             }
             Event::One(i, input) => {
-                if let Some(inst) = self.instances.get_mut(i) {
-                    self.out.extend(inst.handle(now, input).map(|o| (i, o)));
+                if i < self.instances.len() {
+                    self.step(now, i, input);
                 }
             }
             Event::Datagram { interface, bytes } => match ip::parse(bytes) {
@@ -176,14 +237,205 @@ impl Router {
                 message: d.payload,
             },
         };
-        self.out
-            .extend(self.instances[i].handle(now, input).map(|o| (i, o)));
+        self.step(now, i, input);
     }
 
     fn unroutable(&mut self, why: Unrouted) {
         self.stats.malformed += 1;
         self.unrouted = Some(why);
     }
+}
+
+/// keepalived 2.2.7's sync groups (vrrp_sync.c, the TSM of
+/// vrrp_scheduler.c, down_instance and try_up_instance): every input to a
+/// member is followed by what its group does about it.
+impl Router {
+    /// Starts every instance: the groups take their first state (FAULT if
+    /// a member has a fault of its own, MASTER if all are address owners,
+    /// BACKUP otherwise) and notify FAULT or BACKUP first, as
+    /// keepalived's vrrp_init_state does.
+    fn start(&mut self, now: Instant) {
+        for g in 0..self.groups.len() {
+            let group = &mut self.groups[g];
+            group.faulted = group
+                .members
+                .iter()
+                .map(|&m| self.instances[m].own_fault())
+                .collect();
+            group.state = if group.faults() > 0 {
+                State::Fault
+            } else if group
+                .members
+                .iter()
+                .all(|&m| self.instances[m].config().is_owner())
+            {
+                State::Master
+            } else {
+                State::Backup
+            };
+            match group.state {
+                State::Fault => self.group_notify(g, NotifyState::Fault),
+                State::Backup => self.group_notify(g, NotifyState::Backup),
+                _ => {}
+            }
+        }
+        for i in 0..self.instances.len() {
+            if self.instances[i].state() == State::Initialize {
+                self.notified[i] = false;
+            }
+            self.step(now, i, Input::Start);
+        }
+    }
+
+    /// Hands `input` to instance `i`, then lets its group follow.
+    fn step(&mut self, now: Instant, i: usize, input: Input<'_>) {
+        if input == Input::Start {
+            self.notified[i] = false;
+        }
+        self.refresh_gate(i);
+        let before = self.instances[i].state();
+        let outs: Vec<Output> = self.instances[i].handle(now, input).collect();
+        self.emit(i, outs);
+        self.follow(now, i, before);
+    }
+
+    /// Queues instance `i`'s outputs; a member's notify for the state its
+    /// group is already in is dropped once it has notified (keepalived's
+    /// send_instance_notifies).
+    fn emit(&mut self, i: usize, outs: Vec<Output>) {
+        for o in outs {
+            if let Output::Notify(n) = &o {
+                if let Some(g) = self.group_of[i]
+                    && self.notified[i]
+                    && same_state(n.state, self.groups[g].state)
+                {
+                    continue;
+                }
+                self.notified[i] = true;
+            }
+            self.out.push((i, o));
+        }
+    }
+
+    /// What the group of instance `i` does after `i` left `before`.
+    fn follow(&mut self, now: Instant, i: usize, before: State) {
+        let Some(g) = self.group_of[i] else { return };
+        let after = self.instances[i].state();
+        if after == State::Initialize {
+            return;
+        }
+        let pos = self.groups[g].position(i);
+        let fault = self.instances[i].own_fault();
+        if fault != self.groups[g].faulted[pos] {
+            self.groups[g].faulted[pos] = fault;
+            let faults = self.groups[g].faults();
+            if fault && faults == 1 {
+                self.sync(now, g, i, State::Fault);
+            } else if !fault && faults == 0 {
+                let to = if after == State::Master {
+                    State::Master
+                } else {
+                    State::Backup
+                };
+                self.sync(now, g, i, to);
+            }
+            return;
+        }
+        if after == State::Master
+            && (before != State::Master || self.groups[g].state != State::Master)
+        {
+            self.sync(now, g, i, State::Master);
+        } else if before == State::Master && after == State::Backup {
+            self.sync(now, g, i, State::Backup);
+        }
+    }
+
+    /// Moves group `g` to `to` after its member `from` went there
+    /// (keepalived's vrrp_sync_master / vrrp_sync_backup /
+    /// vrrp_sync_fault): nothing if the group is there already, or for
+    /// MASTER while another member does not want it.
+    fn sync(&mut self, now: Instant, g: usize, from: usize, to: State) {
+        if self.groups[g].state == to {
+            return;
+        }
+        if to == State::Master && !self.can_goto_master(g, from) {
+            return;
+        }
+        let name = self.groups[g].name.clone();
+        let event = super::event::Event {
+            instance: self.instances[from].name().to_string(),
+            kind: super::event::EventKind::GroupState { group: name, to },
+        };
+        self.out
+            .push((from, Output::Trace(crate::trace::Event::Vrrp(event))));
+        let members = self.groups[g].members.clone();
+        for m in members {
+            if m == from || self.instances[m].state() == to {
+                continue;
+            }
+            self.refresh_gate(m);
+            let outs: Vec<Output> = self.instances[m].sync_to(now, to).collect();
+            self.emit(m, outs);
+        }
+        self.groups[g].state = to;
+        for &m in &self.groups[g].members.clone() {
+            self.refresh_gate(m);
+        }
+        let state = match to {
+            State::Master => NotifyState::Master,
+            State::Backup => NotifyState::Backup,
+            _ => NotifyState::Fault,
+        };
+        self.group_notify(g, state);
+    }
+
+    /// keepalived's vrrp_sync_can_goto_master: the group is master, or
+    /// every other member wants to be.
+    fn can_goto_master(&self, g: usize, i: usize) -> bool {
+        let group = &self.groups[g];
+        group.state == State::Master
+            || group
+                .members
+                .iter()
+                .all(|&m| m == i || self.instances[m].wants_master())
+    }
+
+    /// Tells instance `i` what its group looks like now.
+    fn refresh_gate(&mut self, i: usize) {
+        let Some(g) = self.group_of[i] else {
+            self.instances[i].set_sync(None);
+            return;
+        };
+        let group = &self.groups[g];
+        let own = usize::from(group.faulted[group.position(i)]);
+        let gate = SyncGate {
+            may_master: self.can_goto_master(g, i),
+            held_down: group.faults() > own,
+            group_master: group.state == State::Master,
+        };
+        self.instances[i].set_sync(Some(gate));
+    }
+
+    fn group_notify(&mut self, g: usize, state: NotifyState) {
+        let group = &self.groups[g];
+        self.out.push((
+            group.members[0],
+            Output::GroupNotify {
+                group: group.name.clone(),
+                state,
+            },
+        ));
+    }
+}
+
+/// Whether a notify for `n` is for the state `s`.
+fn same_state(n: NotifyState, s: State) -> bool {
+    matches!(
+        (n, s),
+        (NotifyState::Master, State::Master)
+            | (NotifyState::Backup, State::Backup)
+            | (NotifyState::Fault, State::Fault)
+    )
 }
 
 #[cfg(test)]
