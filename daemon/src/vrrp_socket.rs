@@ -26,7 +26,7 @@ use nix::sys::socket::{
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 use tokio::io::unix::AsyncFd;
 use vigil_core::packet::ip::Meta;
-use vigil_core::packet::vrrp::{PROTOCOL, TOS, TTL};
+use vigil_core::packet::vrrp::{TOS, TTL};
 
 /// A received VRRP datagram.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,12 +51,13 @@ pub struct VrrpSocket {
 }
 
 impl VrrpSocket {
-    /// Opens the socket for `ifname` (index `ifindex`) and joins `group`
+    /// Opens the socket of IP protocol `protocol` (112, or 51 to hear
+    /// IPsec-AH adverts) for `ifname` (index `ifindex`) and joins `group`
     /// there (IPv4 224.0.0.18 or IPv6 ff02::12, or the configured ones).
-    pub fn open(ifname: &str, ifindex: u32, group: IpAddr) -> io::Result<VrrpSocket> {
+    pub fn open(ifname: &str, ifindex: u32, group: IpAddr, protocol: u8) -> io::Result<VrrpSocket> {
         let ipv6 = group.is_ipv6();
         let domain = if ipv6 { Domain::IPV6 } else { Domain::IPV4 };
-        let s = Socket::new(domain, Type::RAW, Some(Protocol::from(i32::from(PROTOCOL))))?;
+        let s = Socket::new(domain, Type::RAW, Some(Protocol::from(i32::from(protocol))))?;
         s.set_nonblocking(true)?;
         s.bind_device(Some(ifname.as_bytes()))?;
         match group {

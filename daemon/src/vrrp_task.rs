@@ -13,6 +13,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use vigil_core::config::Config;
 use vigil_core::director::{self, Host, Input, Output};
+use vigil_core::packet::ah::PROTOCOL_AH;
+use vigil_core::packet::vrrp::PROTOCOL;
 use vigil_core::packet::{Family, ip};
 use vigil_core::vrrp::TrackerId;
 
@@ -42,7 +44,10 @@ pub enum Command {
     },
 }
 
-type SocketKey = (String, Family);
+/// Interface, family and IP protocol (112, or 51 to hear IPsec-AH
+/// adverts; every advert goes out on the protocol-112 socket, whose
+/// `IP_HDRINCL` header says which protocol it is).
+type SocketKey = (String, Family, u8);
 
 /// The VRRP side's state.
 pub struct Vrrp {
@@ -220,9 +225,17 @@ impl Vrrp {
         let mut wanted: HashMap<SocketKey, BTreeSet<IpAddr>> = HashMap::new();
         for i in self.director.instances() {
             let c = i.config();
-            let groups = wanted.entry((c.interface.clone(), c.family())).or_default();
-            if !c.is_unicast() {
-                groups.insert(c.group);
+            let mut protos = vec![PROTOCOL];
+            if c.ah_key.is_some() && c.family() == Family::V4 {
+                protos.push(PROTOCOL_AH);
+            }
+            for p in protos {
+                let groups = wanted
+                    .entry((c.interface.clone(), c.family(), p))
+                    .or_default();
+                if !c.is_unicast() {
+                    groups.insert(c.group);
+                }
             }
         }
         wanted
@@ -260,7 +273,7 @@ impl Vrrp {
             };
             let first = groups.iter().next().copied().unwrap_or(default);
             let sock = Arc::new(
-                VrrpSocket::open(&key.0, link.index, first)
+                VrrpSocket::open(&key.0, link.index, first, key.2)
                     .map_err(|e| format!("VRRP socket on {} ({}): {e}", key.0, key.1))?,
             );
             for g in groups.iter().skip(1) {
@@ -413,13 +426,17 @@ impl Vrrp {
                     src,
                     dst,
                     message,
+                    datagram,
                 } => {
                     let fam = Family::of(&src);
-                    let Some((sock, _)) = self.sockets.get(&(iface.clone(), fam)) else {
+                    let Some((sock, _)) = self.sockets.get(&(iface.clone(), fam, PROTOCOL)) else {
                         continue;
                     };
                     let r = match fam {
-                        Family::V4 => sock.send(src, dst, &ip::datagram(src, dst, &message)).await,
+                        Family::V4 => {
+                            let d = datagram.unwrap_or_else(|| ip::datagram(src, dst, &message));
+                            sock.send(src, dst, &d).await
+                        }
                         Family::V6 => sock.send(src, dst, &message).await,
                     };
                     if let Err(e) = r {

@@ -182,32 +182,17 @@ fn frr_centisecond_skew_is_a_disagreement_of_the_peer() {
     assert!(msg.contains("is 3628.906ms"), "{msg}");
 }
 
-/// Whether the capture `stem` was recorded with `auth_type AH`.
-fn is_ah(stem: &str) -> bool {
-    stem.starts_with("keepalived-ah")
-}
-
 #[test]
-fn ah_captures_are_not_checked() {
+fn ah_captures_verify_keepalived_signatures() {
+    // keepalived 2.2.7 signed these adverts with IPsec-AH (HMAC-MD5-96,
+    // auth_pass 1111): the node accepts its peer's adverts under the key.
     let caps = manifests();
-    for stem in ["keepalived-ah", "keepalived-ah-unicast"] {
-        let c = find(&caps, stem);
-        for r in &c.role {
-            let report = replay_role(c, r);
-            assert_eq!(report.outcome(), Outcome::NotChecked, "{}", report.text);
-            assert!(!report.passed());
-            let last = report.text.lines().last().unwrap_or("");
-            assert!(
-                last.starts_with("NOT CHECKED: ")
-                    && last.contains(
-                        " adverts of VRID 51 skipped (AH authentication is not supported, first \
-                         at packet #"
-                    )
-                    && last.contains("; 0 state changes checked"),
-                "{stem} as {}: {last}",
-                r.name
-            );
-        }
+    let c = find(&caps, "keepalived-ah");
+    for r in &c.role {
+        let report = replay_role(c, r);
+        assert_eq!(report.outcome(), Outcome::Pass, "{}", report.text);
+        assert!(!report.text.contains("auth_failures"), "{}", report.text);
+        assert!(report.text.contains("adverts_received="), "{}", report.text);
     }
 }
 
@@ -215,7 +200,7 @@ fn ah_captures_are_not_checked() {
 fn other_captures_keep_their_verdicts() {
     // keepalived agrees with Vigil; FRR's lb2 does not (its centisecond
     // skew), by design.
-    for (stem, c) in manifests().iter().filter(|(s, _)| !is_ah(s)) {
+    for (stem, c) in manifests().iter() {
         for r in &c.role {
             let report = replay_role(c, r);
             let want = if stem.starts_with("frr-") && r.name == "lb2" {

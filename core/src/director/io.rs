@@ -128,6 +128,9 @@ pub enum Output {
         dst: IpAddr,
         /// The VRRP message, checksummed for `src` and `dst`.
         message: Vec<u8>,
+        /// The whole IPv4 datagram to send as it is (an IPsec-AH signed
+        /// advert); `None`: `message` in a plain datagram.
+        datagram: Option<Vec<u8>>,
     },
     /// Add a virtual address on `dev`.
     AddVip {
@@ -184,14 +187,22 @@ impl fmt::Display for Output {
                 src,
                 dst,
                 message,
+                datagram,
             } => {
                 write!(f, "send {iface} {src} -> {dst}")?;
                 let family = crate::packet::Family::of(src);
                 match crate::packet::vrrp::Packet::new_checked(&message[..], family)
                     .and_then(|p| crate::packet::vrrp::Advert::parse(&p, family))
                 {
-                    Ok(a) => write!(f, " {a}"),
-                    Err(_) => write!(f, " ({} bytes)", message.len()),
+                    Ok(a) => write!(f, " {a}")?,
+                    Err(_) => write!(f, " ({} bytes)", message.len())?,
+                }
+                match datagram
+                    .as_deref()
+                    .and_then(|d| crate::packet::ip::parse(d).ok())
+                {
+                    Some(d) if let Some(a) = d.auth => write!(f, " ah seq={}", a.seq),
+                    _ => Ok(()),
                 }
             }
             Output::AddVip { dev, vip } => write!(f, "add-vip {vip} dev {dev}"),

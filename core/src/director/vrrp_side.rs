@@ -371,6 +371,7 @@ impl Vrrp {
                 src: t.src,
                 dst: t.dst,
                 message: t.message,
+                datagram: t.datagram,
             }),
             vrrp::Output::AddVip(v) => self.out.push(Output::AddVip {
                 dev: v.dev.clone().unwrap_or_else(|| cfg.interface.clone()),

@@ -182,6 +182,22 @@ pub fn vrrp(
     )
 }
 
+/// A frame carrying a whole IP `datagram` (an IPsec-AH signed advert)
+/// to `dst`; `dst_unicast` is the peer's MAC for unicast.
+pub fn datagram(src_mac: MacAddr, dst_unicast: MacAddr, dst: IpAddr, datagram: &[u8]) -> Vec<u8> {
+    let ethertype = match Family::of(&dst) {
+        Family::V4 => ETHERTYPE_IPV4,
+        Family::V6 => ETHERTYPE_IPV6,
+    };
+    ethernet(
+        dst_mac(dst, dst_unicast),
+        src_mac,
+        None,
+        ethertype,
+        datagram,
+    )
+}
+
 /// keepalived's gratuitous ARP frame for `vip` from `mac` (42 bytes).
 pub fn gratuitous_arp(mac: MacAddr, vip: std::net::Ipv4Addr) -> Vec<u8> {
     ethernet(

@@ -14,6 +14,7 @@
 //! Decoding never panics and never reads past the buffer: every failure is
 //! an [`Error`] naming the layer and field.
 
+pub mod ah;
 pub mod arp;
 pub mod checksum;
 mod error;

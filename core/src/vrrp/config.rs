@@ -108,6 +108,9 @@ pub struct InstanceConfig {
     pub interval: Interval,
     /// v2 authentication (`authentication { auth_type PASS … }`).
     pub auth: Auth,
+    /// `auth_type AH`: the IPsec-AH key (`auth_pass`, 8 bytes, zero
+    /// padded); the VRRP header then says type 2 with zero data.
+    pub ah_key: Option<[u8; 8]>,
     /// Addresses advertised and held while master.
     pub vips: Vec<Vip>,
     /// `virtual_ipaddress_excluded`: held while master, not advertised.
@@ -166,6 +169,7 @@ impl InstanceConfig {
             priority: 100,
             interval,
             auth: Auth::None,
+            ah_key: None,
             vips,
             excluded_vips: Vec::new(),
             src,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::config::{GarpConfig, InitialState, InstanceConfig, TrackSpec, TrackerId};
 use super::vip::Vip;
 use crate::config::{self, Authentication, VrrpInstance, VrrpVersion};
+use crate::packet::Family;
 use crate::packet::vrrp::{Auth, Interval};
 
 /// Interface name used when a `vrrp_instance` names none (keepalived
@@ -42,15 +43,22 @@ impl InstanceConfig {
         c.auth = match &inst.authentication {
             None => Auth::None,
             Some(Authentication::Pass(p)) => Auth::pass(&String::from_utf8_lossy(p)),
-            // RFC 2338 AH is recognised, not supported: an instance that
-            // asks for it accepts no advert (each counted as a type mismatch).
-            Some(Authentication::Ah(_)) => Auth::Other {
-                kind: 2,
-                data: [0; 8],
-            },
+            // keepalived's IPsec-AH: type 2 in the header, zero data; the
+            // key signs the datagram (packet::ah).
+            Some(Authentication::Ah(p)) => {
+                let mut key = [0u8; 8];
+                let n = p.len().min(8);
+                key[..n].copy_from_slice(&p[..n]);
+                c.ah_key = Some(key);
+                Auth::Other {
+                    kind: 2,
+                    data: [0; 8],
+                }
+            }
         };
-        if c.version() == crate::packet::vrrp::Version::V3 {
+        if c.version() == crate::packet::vrrp::Version::V3 || c.family() == Family::V6 {
             c.auth = Auth::None;
+            c.ah_key = None;
         }
         c.unicast_peers = inst.unicast_peers.clone();
         c.group = inst

@@ -61,6 +61,13 @@ pub struct Instance {
     /// Tracked files' values as reported (unreported files count as 0).
     values: BTreeMap<TrackerId, i64>,
     link_up: bool,
+    /// The IPsec-AH sequence counter: the last number sent or accepted
+    /// (keepalived keeps one per instance for both).
+    ah_seq: u32,
+    /// The sequence number of the AH advert being processed.
+    ah_rx_seq: Option<u32>,
+    /// The IPv4 identification of the last AH advert sent.
+    ip_id: u16,
     /// keepalived's `wantstate == MASTER`: master, or a backup whose
     /// master-down timer ran out while its sync group held it back.
     wants_master: bool,
@@ -105,6 +112,9 @@ impl Instance {
             tracked: BTreeMap::new(),
             values: BTreeMap::new(),
             link_up: true,
+            ah_seq: 0,
+            ah_rx_seq: None,
+            ip_id: 0,
             wants_master: false,
             sync: None,
             stats: Stats::default(),
@@ -237,11 +247,11 @@ impl Instance {
             Input::Start => self.start(now),
             Input::Timer => self.timer_fired(now),
             Input::Advert { meta, message } => self.receive(now, &meta, message),
-            Input::AuthHeader { meta } => {
-                if matches!(self.state, State::Backup | State::Master) {
-                    self.reject(meta.src, Reject::AuthHeader);
-                }
-            }
+            Input::AuthHeader {
+                meta,
+                message,
+                auth,
+            } => self.receive_ah(now, &meta, message, &auth),
             Input::Track { id, up } => self.track(now, id, up),
             Input::TrackValue { id, value } => self.track_value(now, id, value),
             Input::Link { up } => self.link(now, up),
@@ -394,6 +404,43 @@ impl Instance {
         if !matches!(self.state, State::Backup | State::Master) {
             return;
         }
+        if self.cfg.ah_key.is_some() {
+            // keepalived: "No AH header but auth type is AH".
+            let got = message.get(4).copied().unwrap_or(0);
+            return self.reject(meta.src, Reject::AuthTypeMismatch { got, want: 2 });
+        }
+        self.receive_checked(now, meta, message);
+    }
+
+    /// keepalived's vrrp_in_chk_ipsecah: the ICV under our key, the SPI
+    /// (the sender's address), then the sequence number, which must pass
+    /// the instance's counter (shared with what it sends) and moves it.
+    fn receive_ah(
+        &mut self,
+        now: Instant,
+        meta: &Meta,
+        message: &[u8],
+        auth: &crate::packet::ip::AuthHeader<'_>,
+    ) {
+        if !matches!(self.state, State::Backup | State::Master) {
+            return;
+        }
+        let Some(key) = self.cfg.ah_key else {
+            return self.reject(meta.src, Reject::AuthHeader);
+        };
+        if crate::packet::ah::verify(auth, &key, self.cfg.is_unicast()).is_err() {
+            return self.reject(meta.src, Reject::AuthFailure);
+        }
+        if auth.seq <= self.ah_seq {
+            return self.reject(meta.src, Reject::AhReplay { seq: auth.seq });
+        }
+        self.ah_seq = auth.seq;
+        self.ah_rx_seq = Some(auth.seq);
+        self.receive_checked(now, meta, message);
+        self.ah_rx_seq = None;
+    }
+
+    fn receive_checked(&mut self, now: Instant, meta: &Meta, message: &[u8]) {
         let advert = match validate(&self.cfg, meta, message) {
             Ok(a) => a,
             Err(r) => {
@@ -496,6 +543,10 @@ impl Instance {
                     self.announcer
                         .schedule(now + self.cfg.garp.lower_prio_delay, repeat);
                 }
+            }
+            if let Some(seq) = self.ah_rx_seq {
+                // keepalived syncs its AH counter past a lower master's.
+                self.ah_seq = seq.saturating_add(1);
             }
             self.notify(NotifyState::MasterRxLowerPri);
             return;
@@ -759,6 +810,21 @@ impl Instance {
             },
             addresses: self.cfg.vips.iter().map(|v| v.addr).collect(),
         };
+        // keepalived: one IP identification and one AH sequence number
+        // per advert (whatever the number of unicast peers); the
+        // identification skips 0, which the kernel would replace.
+        let seal = self.cfg.ah_key.map(|key| {
+            self.ip_id = self.ip_id.wrapping_add(1).max(1);
+            if self.ah_seq <= 0xFFFF_FFFD {
+                self.ah_seq += 1;
+            }
+            crate::packet::ah::Seal {
+                key,
+                seq: self.ah_seq,
+                id: self.ip_id,
+                unicast: self.cfg.is_unicast(),
+            }
+        });
         let dsts: Vec<IpAddr> = if self.cfg.is_unicast() {
             self.cfg.unicast_peers.clone()
         } else {
@@ -770,12 +836,20 @@ impl Instance {
                 dst,
                 mode: self.cfg.checksum_mode,
             };
+            let message = advert.to_bytes(&ctx);
+            let datagram = match (seal, self.cfg.src, dst) {
+                (Some(s), IpAddr::V4(src), IpAddr::V4(to)) => {
+                    Some(crate::packet::ah::datagram(src, to, &message, &s))
+                }
+                _ => None,
+            };
             self.out.push(Output::Send(Transmit {
                 interface: self.cfg.interface.clone(),
                 src: self.cfg.src,
                 dst,
-                message: advert.to_bytes(&ctx),
+                message,
                 advert: advert.clone(),
+                datagram,
             }));
         }
         self.stats.adverts_sent += 1;

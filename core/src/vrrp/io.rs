@@ -23,10 +23,15 @@ pub enum Input<'a> {
         /// The VRRP message.
         message: &'a [u8],
     },
-    /// An AH-authenticated advert for this instance (unsupported).
+    /// An advert behind an IP Authentication Header (keepalived's
+    /// `auth_type AH`).
     AuthHeader {
         /// IP-level facts of the datagram.
         meta: Meta,
+        /// The VRRP message after the header.
+        message: &'a [u8],
+        /// The header, with the whole datagram its ICV covers.
+        auth: crate::packet::ip::AuthHeader<'a>,
     },
     /// A tracked interface or script changed.
     Track {
@@ -65,6 +70,10 @@ pub struct Transmit {
     pub message: Vec<u8>,
     /// What the bytes say.
     pub advert: Advert,
+    /// The whole IPv4 datagram to send as it is, when the instance signs
+    /// its adverts with IPsec-AH; `None`: `message` goes in a plain
+    /// datagram (`packet::ip::datagram`).
+    pub datagram: Option<Vec<u8>>,
 }
 
 /// The state a notify script is told about.

@@ -32,8 +32,16 @@ pub enum Reject {
     },
     /// v2 PASS authentication data does not match.
     AuthFailure,
-    /// An IP Authentication Header precedes VRRP: unsupported.
+    /// An IP Authentication Header precedes VRRP but the instance does
+    /// not use `auth_type AH` (keepalived counts it as a type mismatch).
     AuthHeader,
+    /// An IPsec-AH advert whose sequence number does not pass the
+    /// instance's counter: a replay (keepalived counts it as an
+    /// authentication failure).
+    AhReplay {
+        /// The sequence number received.
+        seq: u32,
+    },
     /// v2 advert interval differs from the configured one.
     Interval {
         /// Interval received.
@@ -75,7 +83,8 @@ impl Reject {
             Reject::InvalidAuthType(_) => "invalid-auth-type",
             Reject::AuthTypeMismatch { .. } => "auth-type-mismatch",
             Reject::AuthFailure => "auth-failure",
-            Reject::AuthHeader => "ah-unsupported",
+            Reject::AuthHeader => "ah-unexpected",
+            Reject::AhReplay { .. } => "ah-replay",
             Reject::Interval { .. } => "interval-mismatch",
             Reject::InvalidType(_) => "invalid-type",
             Reject::AddressCount { .. } => "address-count",
@@ -99,6 +108,7 @@ impl fmt::Display for Reject {
             Reject::AuthTypeMismatch { got, want } => write!(f, " got={got} want={want}"),
             Reject::Interval { got, want } => write!(f, " got={got} want={want}"),
             Reject::InvalidType(t) => write!(f, " got={t}"),
+            Reject::AhReplay { seq } => write!(f, " seq={seq}"),
             Reject::AddressCount { got, want } => write!(f, " got={got} want={want}"),
             Reject::AddressList(a) => write!(f, " missing={a}"),
             Reject::CastMismatch { expected_unicast } => {

@@ -231,7 +231,11 @@ impl Router {
             return;
         };
         let input = match d.auth {
-            Some(_) => Input::AuthHeader { meta: d.meta },
+            Some(auth) => Input::AuthHeader {
+                meta: d.meta,
+                message: d.payload,
+                auth,
+            },
             None => Input::Advert {
                 meta: d.meta,
                 message: d.payload,

@@ -28,10 +28,9 @@ pub struct Stats {
     pub invalid_auth_type: u64,
     /// Auth type differs from configuration.
     pub auth_type_mismatch: u64,
-    /// PASS data mismatch.
+    /// PASS data mismatch, or an IPsec-AH ICV, SPI or sequence number
+    /// refused.
     pub auth_failures: u64,
-    /// AH-authenticated adverts (unsupported).
-    pub ah_unsupported: u64,
     /// v2 interval mismatch.
     pub interval_errors: u64,
     /// Type not ADVERTISEMENT.
@@ -56,7 +55,8 @@ impl Stats {
             Reject::InvalidAuthType(_) => &mut self.invalid_auth_type,
             Reject::AuthTypeMismatch { .. } => &mut self.auth_type_mismatch,
             Reject::AuthFailure => &mut self.auth_failures,
-            Reject::AuthHeader => &mut self.ah_unsupported,
+            Reject::AuthHeader => &mut self.auth_type_mismatch,
+            Reject::AhReplay { .. } => &mut self.auth_failures,
             Reject::Interval { .. } => &mut self.interval_errors,
             Reject::InvalidType(_) => &mut self.invalid_type,
             Reject::AddressCount { .. } | Reject::AddressList(_) | Reject::CastMismatch { .. } => {

@@ -92,7 +92,7 @@ impl Lab {
             Input::Start => "start".to_string(),
             Input::Timer => "timer".to_string(),
             Input::Advert { meta, .. } => format!("advert from {}", meta.src),
-            Input::AuthHeader { meta } => format!("ah from {}", meta.src),
+            Input::AuthHeader { meta, .. } => format!("ah from {}", meta.src),
             Input::Track { id, up } => format!("track {id} {}", if up { "up" } else { "down" }),
             Input::TrackValue { id, value } => format!("track {id} = {value}"),
             Input::Link { up } => format!("link {}", if up { "up" } else { "down" }),
@@ -876,7 +876,7 @@ fn router_dispatches_by_vrid_and_counts_unknown() {
 }
 
 #[test]
-fn ah_advert_is_reported_unsupported() {
+fn ah_advert_on_an_instance_without_ah_is_a_type_mismatch() {
     let mut r = Router::new(vec![Instance::new(seed("lb2"))]);
     let _ = r
         .handle(Instant::ZERO, RouterEvent::All(Input::Start))
@@ -900,9 +900,101 @@ fn ah_advert_is_reported_unsupported() {
         .collect();
     assert_eq!(
         outs,
-        vec!["trace vrrp/apache reject src=172.17.1.150 reason=ah-unsupported".to_string()]
+        vec!["trace vrrp/apache reject src=172.17.1.150 reason=ah-unexpected".to_string()]
     );
-    assert_eq!(r.instance("apache").unwrap().stats().ah_unsupported, 1);
+    assert_eq!(r.instance("apache").unwrap().stats().auth_type_mismatch, 1);
+}
+
+/// Both seed routers with `auth_type AH`, key `key`.
+fn ah_seed(name: &str, key: &[u8; 8]) -> InstanceConfig {
+    let mut c = seed(name);
+    c.auth = Auth::Other {
+        kind: 2,
+        data: [0; 8],
+    };
+    c.ah_key = Some(*key);
+    c
+}
+
+/// The first advert `r` sends once started and master, as a datagram.
+fn first_sent(r: &mut Router, now: Instant) -> Vec<u8> {
+    let mut t = now;
+    for _ in 0..20 {
+        let outs: Vec<_> = r
+            .handle(t, RouterEvent::All(Input::Timer))
+            .filter_map(|(_, o)| match o {
+                Output::Send(x) => x.datagram,
+                _ => None,
+            })
+            .collect();
+        if let Some(d) = outs.into_iter().next() {
+            return d;
+        }
+        t = r.next_deadline().expect("a deadline");
+    }
+    panic!("no advert sent");
+}
+
+#[test]
+fn ah_adverts_are_signed_checked_and_not_replayed() {
+    let key = *b"1111\0\0\0\0";
+    let mut m = Router::new(vec![Instance::new(ah_seed("lb1", &key))]);
+    let _ = m
+        .handle(Instant::ZERO, RouterEvent::All(Input::Start))
+        .count();
+    let d = first_sent(&mut m, Instant::ZERO);
+    let parsed = crate::packet::ip::parse(&d).unwrap();
+    let auth = parsed.auth.expect("an authentication header");
+    assert_eq!((auth.seq, d[9], d[4..6] != [0, 0]), (1, 51, true));
+    let feed = |r: &mut Router, at: u64, d: &[u8]| -> Vec<String> {
+        r.handle(
+            Instant::from_secs(at),
+            RouterEvent::Datagram {
+                interface: "eth0",
+                bytes: d,
+            },
+        )
+        .map(|(_, o)| o.to_string())
+        .filter(|o| o.contains("reject"))
+        .collect()
+    };
+    // The backup with the same key accepts it, once.
+    let mut b = Router::new(vec![Instance::new(ah_seed("lb2", &key))]);
+    let _ = b
+        .handle(Instant::ZERO, RouterEvent::All(Input::Start))
+        .count();
+    assert!(feed(&mut b, 1, &d).is_empty());
+    assert_eq!(b.instances()[0].stats().adverts_received, 1);
+    assert_eq!(
+        feed(&mut b, 2, &d),
+        ["trace vrrp/apache reject src=172.17.1.150 reason=ah-replay seq=1"]
+    );
+    // Another key, or one changed byte: refused.
+    let mut w = Router::new(vec![Instance::new(ah_seed("lb2", b"2222\0\0\0\0"))]);
+    let _ = w
+        .handle(Instant::ZERO, RouterEvent::All(Input::Start))
+        .count();
+    assert_eq!(
+        feed(&mut w, 1, &d),
+        ["trace vrrp/apache reject src=172.17.1.150 reason=auth-failure"]
+    );
+    let mut t = d.clone();
+    *t.last_mut().unwrap() ^= 0x01;
+    let mut b2 = Router::new(vec![Instance::new(ah_seed("lb2", &key))]);
+    let _ = b2
+        .handle(Instant::ZERO, RouterEvent::All(Input::Start))
+        .count();
+    assert_eq!(
+        feed(&mut b2, 1, &t),
+        ["trace vrrp/apache reject src=172.17.1.150 reason=auth-failure"]
+    );
+    // A plain advert for an AH instance: a type mismatch.
+    let (mm, bytes) = advert_bytes(|_| {}, "172.17.1.150", "224.0.0.18");
+    let plain = crate::packet::ip::datagram(mm.src, mm.dst, &bytes);
+    assert_eq!(
+        feed(&mut b2, 2, &plain),
+        ["trace vrrp/apache reject src=172.17.1.150 reason=auth-type-mismatch got=1 want=2"]
+    );
 }
 
 /// The seed's keepalived.conf files resolve to what the tests above use.

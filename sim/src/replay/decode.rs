@@ -48,18 +48,6 @@ pub enum What {
         /// True for a join, false for a leave.
         join: bool,
     },
-    /// VRRP behind an IP Authentication Header (RFC 2338 AH): recognised,
-    /// not supported, so never taken as an advert.
-    AuthHeader {
-        /// Source address.
-        src: IpAddr,
-        /// The virtual router id behind the AH header, when captured.
-        vrid: Option<u8>,
-        /// The priority behind the AH header, when captured.
-        priority: Option<u8>,
-        /// The whole IP datagram (no link padding).
-        datagram: Vec<u8>,
-    },
 }
 
 /// A VRRP datagram as captured.
@@ -81,6 +69,10 @@ pub struct Vrrp {
     pub error: Option<PacketError>,
     /// Whether its checksum is right as RFC 3768/5798 compute it.
     pub checksum_ok: bool,
+    /// The IPsec-AH sequence number, when it came behind an IP
+    /// Authentication Header (keepalived's `auth_type AH`); the node then
+    /// checks the whole datagram.
+    pub ah_seq: Option<u32>,
 }
 
 impl Vrrp {
@@ -187,6 +179,9 @@ pub fn decode(capture: &Capture) -> Decoded {
                 match &p.what {
                     What::Vrrp(v) => {
                         d.counts.vrrp += 1;
+                        if v.ah_seq.is_some() {
+                            d.counts.auth_header += 1;
+                        }
                         if !v.checksum_ok {
                             d.counts.bad_checksum += 1;
                             d.notes.push(Note {
@@ -200,15 +195,6 @@ pub fn decode(capture: &Capture) -> Decoded {
                     }
                     What::Announce { .. } => d.counts.announcements += 1,
                     What::Membership { .. } => d.counts.membership += 1,
-                    What::AuthHeader { src, .. } => {
-                        d.counts.auth_header += 1;
-                        d.notes.push(Note {
-                            index: Some(f.index),
-                            message: format!(
-                                "vrrp from {src} behind an IP authentication header (RFC 2338 AH): skipped"
-                            ),
-                        });
-                    }
                 }
                 d.packets.push(p);
             }
@@ -385,12 +371,11 @@ fn frame(f: &RawFrame, origin: Duration) -> Result<Option<Packet>, Skip> {
         what,
     };
     Ok(match frame::classify(l.ethertype, l.payload) {
-        Content::Vrrp(d) if let Some(auth) = d.auth => Some(packet(What::AuthHeader {
-            src: d.meta.src,
-            vrid: d.payload.get(1).copied(),
-            priority: d.payload.get(2).copied(),
-            datagram: auth.datagram.to_vec(),
-        })),
+        Content::Vrrp(d) if let Some(auth) = d.auth => {
+            let mut v = vrrp_of(d.meta, d.payload, auth.datagram.to_vec());
+            v.ah_seq = Some(auth.seq);
+            Some(packet(What::Vrrp(v)))
+        }
         Content::Vrrp(d) => {
             let end = offset_in(l.payload, d.payload) + d.payload.len();
             let datagram = l.payload[..end.min(l.payload.len())].to_vec();
@@ -440,6 +425,7 @@ fn vrrp_of(meta: Meta, message: &[u8], datagram: Vec<u8>) -> Vrrp {
         advert,
         error,
         checksum_ok,
+        ah_seq: None,
     }
 }
 
@@ -728,7 +714,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn ah_is_noted_and_skipped() {
+    fn ah_is_decoded_behind_its_header() {
         // IPv4, protocol 51, AH (next header 112), then 8 bytes.
         let mut ip = vigil_core::packet::ip::header(
             "192.0.2.150".parse().unwrap(),
@@ -752,19 +738,20 @@ pub(crate) mod tests {
         );
         let d = decode_one(1, &f, f.len() as u32);
         assert_eq!(d.counts.auth_header, 1);
-        assert!(d.notes[0].to_string().contains("authentication header"));
-        let What::AuthHeader {
-            src,
-            vrid,
-            priority,
-            datagram,
-        } = &d.packets[0].what
-        else {
+        assert!(
+            !d.notes
+                .iter()
+                .any(|n| n.to_string().contains("authentication")),
+            "{:?}",
+            d.notes
+        );
+        let What::Vrrp(v) = &d.packets[0].what else {
             panic!("{:?}", d.packets)
         };
-        assert_eq!(src.to_string(), "192.0.2.150");
-        assert_eq!((*vrid, *priority), (Some(51), Some(100)));
-        assert_eq!(datagram, &ip);
+        assert_eq!(v.meta.src.to_string(), "192.0.2.150");
+        assert_eq!((v.vrid, v.priority, v.ah_seq), (51, 100, Some(0)));
+        assert_eq!(v.datagram, ip);
+        assert_eq!(v.message, [0x21, 51, 100, 1, 0, 1, 0, 0]);
         // Cut inside the VRRP header behind AH: unreadable, still AH.
         let cut = &f[..14 + 20 + 24 + 1];
         let d = decode_one(1, cut, f.len() as u32);

@@ -2,15 +2,14 @@
 //! peer's VRRP datagram at its capture time, its timers run in between,
 //! its daemon started, stopped and crashed when the real one was. The node's own packets are not
 //! fed: they are what its replay is checked against. A peer's datagram
-//! behind AH is fed whole: the node rejects it and counts it
-//! (`ah_unsupported`), as AH is not supported.
+//! behind AH is fed whole: the node checks its ICV, SPI and sequence
+//! number under the config's `auth_pass`, as keepalived does.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 use vigil_core::director::{self, Input, Output};
 use vigil_core::harness;
-use vigil_core::packet::Family;
 use vigil_core::time::Instant;
 use vigil_core::trace::{Event, Record};
 use vigil_core::vrrp::{self, InstanceConfig, State, Stats};
@@ -102,7 +101,6 @@ pub fn run(d: &Decoded, node: IpAddr, proto: &director::Vrrp, obs: &Observation)
     for (i, p) in d.packets.iter().enumerate() {
         let peer = match &p.what {
             What::Vrrp(v) => !own(v.meta.src),
-            What::AuthHeader { src, .. } => !own(*src),
             _ => false,
         };
         if peer {
@@ -161,7 +159,6 @@ pub fn run(d: &Decoded, node: IpAddr, proto: &director::Vrrp, obs: &Observation)
                 let Some(r) = router.as_mut() else { continue };
                 let (family, vrid) = match &d.packets[*i].what {
                     What::Vrrp(v) => (v.family(), Some(v.vrid)),
-                    What::AuthHeader { src, vrid, .. } => (Family::of(src), *vrid),
                     _ => continue,
                 };
                 let interface = cfgs
@@ -175,6 +172,16 @@ pub fn run(d: &Decoded, node: IpAddr, proto: &director::Vrrp, obs: &Observation)
                 out.fed += 1;
                 let before = unrouted(r);
                 let outs: Vec<_> = match &d.packets[*i].what {
+                    // Behind AH: the whole datagram, for the ICV check.
+                    What::Vrrp(v) if v.ah_seq.is_some() => r
+                        .handle(
+                            at,
+                            Input::Datagram {
+                                iface: &interface,
+                                bytes: &v.datagram,
+                            },
+                        )
+                        .collect(),
                     What::Vrrp(v) => r
                         .handle(
                             at,
@@ -182,15 +189,6 @@ pub fn run(d: &Decoded, node: IpAddr, proto: &director::Vrrp, obs: &Observation)
                                 iface: &interface,
                                 meta: v.meta,
                                 message: &v.message,
-                            },
-                        )
-                        .collect(),
-                    What::AuthHeader { datagram, .. } => r
-                        .handle(
-                            at,
-                            Input::Datagram {
-                                iface: &interface,
-                                bytes: datagram,
                             },
                         )
                         .collect(),

@@ -205,12 +205,6 @@ fn infer_node(
     for p in &d.packets {
         let source = match &p.what {
             What::Vrrp(v) => Some((v.meta.src, v.vrid, v.priority)),
-            What::AuthHeader {
-                src,
-                vrid: Some(vrid),
-                priority: Some(prio),
-                ..
-            } => Some((*src, *vrid, *prio)),
             _ => None,
         };
         if let Some(s) = source
@@ -367,7 +361,6 @@ fn counters(st: &vigil_core::vrrp::Stats) -> String {
         ("invalid_auth_type", st.invalid_auth_type),
         ("auth_type_mismatch", st.auth_type_mismatch),
         ("auth_failures", st.auth_failures),
-        ("ah_unsupported", st.ah_unsupported),
         ("interval_errors", st.interval_errors),
         ("invalid_type", st.invalid_type),
         ("address_list_errors", st.address_list_errors),

@@ -1,5 +1,5 @@
 //! VRRP frames of the replayed instances that the replay could not use:
-//! behind AH, of an authentication type it cannot validate, with a wrong
+//! of an authentication type it cannot validate, with a wrong
 //! checksum, undecodable, cut by the snap length or malformed. Counted
 //! per instance and reason, each with its first packet: a replay that
 //! skipped any of them cannot say that it checked the capture.
@@ -17,8 +17,6 @@ use super::decode::{Decoded, Vrrp, What};
 /// Why a VRRP frame could not be used.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Reason {
-    /// Behind an IP Authentication Header (RFC 2338 AH).
-    AuthHeader,
     /// A VRRPv2 authentication type other than none (0) and simple text
     /// (1): the replay cannot validate it.
     UnknownAuth(u8),
@@ -36,7 +34,6 @@ pub enum Reason {
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Reason::AuthHeader => f.write_str("AH authentication is not supported"),
             Reason::UnknownAuth(k) => write!(f, "authentication type {k} is not supported"),
             Reason::Checksum => f.write_str("wrong VRRP checksum"),
             Reason::Undecodable(e) => write!(f, "undecodable: {e}"),
@@ -74,6 +71,8 @@ pub fn reason(v: &Vrrp) -> Option<Reason> {
         return Some(Reason::Checksum);
     }
     match v.advert.as_ref().map(|a| (a.version, &a.auth)) {
+        // keepalived's IPsec-AH: the node checks it.
+        Some((Version::V2, Auth::Other { kind: 2, .. })) if v.ah_seq.is_some() => None,
         Some((Version::V2, Auth::Other { kind, .. })) => Some(Reason::UnknownAuth(*kind)),
         _ => None,
     }
@@ -147,39 +146,23 @@ pub fn skipped(d: &Decoded, cfgs: &[InstanceConfig]) -> Vec<Skipped> {
         }
     };
     for p in &d.packets {
-        match &p.what {
-            What::Vrrp(v) => {
-                if let Some(r) = reason(v) {
-                    let damaged = matches!(r, Reason::Checksum | Reason::Undecodable(_));
-                    let f = Frame {
-                        family: v.family(),
-                        src: Some(v.meta.src),
-                        vrid: v.message.get(1).copied(),
-                        vrid_trusted: !damaged,
-                        index: p.index,
-                        at: p.at,
-                    };
-                    add(f, r);
-                }
-            }
-            What::AuthHeader { src, vrid, .. } => {
-                let f = Frame {
-                    family: Family::of(src),
-                    src: Some(*src),
-                    vrid: *vrid,
-                    vrid_trusted: true,
-                    index: p.index,
-                    at: p.at,
-                };
-                add(f, Reason::AuthHeader);
-            }
-            _ => {}
+        if let What::Vrrp(v) = &p.what
+            && let Some(r) = reason(v)
+        {
+            let damaged = matches!(r, Reason::Checksum | Reason::Undecodable(_));
+            let f = Frame {
+                family: v.family(),
+                src: Some(v.meta.src),
+                vrid: v.message.get(1).copied(),
+                vrid_trusted: !damaged,
+                index: p.index,
+                at: p.at,
+            };
+            add(f, r);
         }
     }
     for u in &d.unreadable {
-        let reason = if u.auth_header {
-            Reason::AuthHeader
-        } else if u.truncated {
+        let reason = if u.truncated {
             Reason::Truncated
         } else {
             Reason::Malformed(u.error.clone())

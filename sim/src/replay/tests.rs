@@ -357,7 +357,9 @@ fn cut_node_adverts_are_not_checked() {
 
 /// An IPv4 VRRPv2 advert of `vrid` behind an AH header, as keepalived
 /// sends it with `auth_type AH` (VRRP auth type 2).
-fn ah_advert(src: &str, mac: u32, vrid: u8, prio: u8) -> Vec<u8> {
+/// An advert of `vrid` signed with keepalived's IPsec-AH under `key`,
+/// AH sequence number `seq`.
+fn ah_advert(src: &str, mac: u32, vrid: u8, prio: u8, seq: u32, key: &[u8; 8]) -> Vec<u8> {
     let src: IpAddr = src.parse().unwrap();
     let dst = vrrp::group(Family::V4);
     let a = Advert {
@@ -372,61 +374,70 @@ fn ah_advert(src: &str, mac: u32, vrid: u8, prio: u8) -> Vec<u8> {
         addresses: vec!["192.0.2.160".parse().unwrap()],
     };
     let msg = a.to_bytes(&ChecksumContext::new(src, dst));
-    // Next header VRRP, length 4 (24 bytes), SPI, sequence, 12-byte ICV.
-    let mut ah = vec![112, 4, 0, 0, 0, 0, 0x01, 0x00, 0, 0, 0, 1];
-    ah.extend_from_slice(&[0xa5; 12]);
-    let mut ip = vigil_core::packet::ip::header(src, dst, ah.len() + msg.len());
-    ip[9] = 51;
-    ip[10..12].copy_from_slice(&[0, 0]);
-    let c = vigil_core::packet::checksum::compute(0, &ip);
-    ip[10..12].copy_from_slice(&c.to_be_bytes());
-    ip.extend_from_slice(&ah);
-    ip.extend_from_slice(&msg);
-    frame::ethernet(
-        MacAddr::multicast_v4("224.0.0.18".parse().unwrap()),
+    let (IpAddr::V4(s4), IpAddr::V4(d4)) = (src, dst) else {
+        unreachable!("IPv4 test addresses")
+    };
+    let seal = vigil_core::packet::ah::Seal {
+        key: *key,
+        seq,
+        id: seq as u16,
+        unicast: false,
+    };
+    frame::datagram(
         MacAddr::local(mac),
-        None,
-        frame::ETHERTYPE_IPV4,
-        &ip,
+        MacAddr::BROADCAST,
+        dst,
+        &vigil_core::packet::ah::datagram(s4, d4, &msg, &seal),
     )
 }
 
-#[test]
-fn ah_failover_is_not_checked() {
-    // The SIGKILL story with every advert behind AH.
+/// The SIGKILL story with every advert behind AH, signed with `key`.
+fn ah_story(key: &[u8; 8]) -> Vec<(u64, Vec<u8>)> {
     let mut recs = sigkill_frames(TAKEOVER);
+    let mut seq = [0u32; 2];
     for (_, f) in &mut recs {
-        for (src, mac, prio) in [([192, 0, 2, 150], 1, 100), ([192, 0, 2, 151], 2, 90)] {
+        for (n, (src, mac, prio)) in [([192, 0, 2, 150], 1, 100), ([192, 0, 2, 151], 2, 90)]
+            .into_iter()
+            .enumerate()
+        {
             if is_advert_from(f, src) {
+                seq[n] += 1;
                 let s = IpAddr::from(src).to_string();
-                *f = ah_advert(&s, mac, 51, prio);
+                *f = ah_advert(&s, mac, 51, prio, seq[n], key);
             }
         }
     }
+    recs
+}
+
+#[test]
+fn ah_failover_is_checked_under_the_key() {
     let ah = LB2.replace("auth_type PASS", "auth_type AH");
     let opts = Options {
         node: Some("192.0.2.151".parse().unwrap()),
         ..Options::default()
     };
+    let recs = ah_story(b"1111\0\0\0\0");
     let r = replay(&to_pcap(&recs), "ah.pcap", &config(&ah), "lb2.conf", &opts).unwrap();
-    assert_eq!(r.outcome(), verdict::Outcome::NotChecked, "{}", r.text);
-    assert!(
-        r.text.contains(
-            "NOT CHECKED: 8 adverts of VRID 51 skipped (AH authentication is not supported, \
-             first at packet #1); 0 state changes checked"
-        ),
-        "{}",
-        r.text
-    );
-    // lb1's were fed and rejected as the node counts them.
-    assert!(r.text.contains("ah_unsupported=6"), "{}", r.text);
+    assert_eq!(r.outcome(), verdict::Outcome::Pass, "{}", r.text);
+    assert!(r.verdict.skipped.is_empty(), "{}", r.text);
+    assert!(!r.text.contains("auth_failures"), "{}", r.text);
+    // Signed with another key: every one of lb1's adverts is refused
+    // and counted, and the node takes over 5 s before the real one did.
+    let recs = ah_story(b"2222\0\0\0\0");
+    let r = replay(&to_pcap(&recs), "ah.pcap", &config(&ah), "lb2.conf", &opts).unwrap();
+    assert!(r.text.contains("auth_failures=6"), "{}", r.text);
+    assert!(r.text.contains("-5000ms"), "{}", r.text);
 }
 
 #[test]
 fn other_vrids_do_not_matter() {
     // AH and a corrupted advert of VRID 52 beside the failover of 51.
     let mut recs = sigkill_frames(TAKEOVER);
-    recs.push((T0 + 300 * MS, ah_advert("192.0.2.152", 3, 52, 100)));
+    recs.push((
+        T0 + 300 * MS,
+        ah_advert("192.0.2.152", 3, 52, 100, 1, b"1111\0\0\0\0"),
+    ));
     let mut bad = advert("192.0.2.152", 3, 100);
     bad[14 + 20 + 1] = 52;
     recs.push((T0 + 400 * MS, bad));

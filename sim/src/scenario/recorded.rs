@@ -195,20 +195,22 @@ pub fn load(
                 continue;
             }
         };
-        // Adverts behind AH cannot be injected: a peer missing them would
-        // not be the recorded one.
+        // Adverts behind AH are injected as captured; moved to other
+        // addresses they would need re-signing with a key the capture
+        // does not hold.
         let ah = decoded
             .packets
             .iter()
-            .filter(|p| matches!(&p.what, decode::What::AuthHeader { src: s, .. } if *s == src))
+            .filter(|p| matches!(&p.what, decode::What::Vrrp(v) if v.meta.src == src && v.ah_seq.is_some()))
             .count();
-        if ah > 0 {
+        if ah > 0 && map.iter().any(|(k, v)| k != v) {
             problems.push(Problem {
                 span: f.source.span(),
                 key: key("source"),
                 message: format!(
-                    "{path}: {ah} adverts from {src} are behind an IP authentication header \
-                     (auth_type AH, not supported): the recorded peer cannot be replayed"
+                    "{path}: {ah} adverts from {src} are signed with IPsec-AH (auth_type AH): \
+                     they cannot be moved to other addresses; record the peer at the addresses \
+                     it is replayed at"
                 ),
             });
             continue;

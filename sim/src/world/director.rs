@@ -334,15 +334,19 @@ async fn act(node: &Rc<RefCell<Node>>, socks: &Sockets, out: Output) -> Option<I
     };
     match out {
         Output::Send {
-            src, dst, message, ..
+            src,
+            dst,
+            message,
+            datagram,
+            ..
         } => {
-            let datagram = ip::datagram(src, dst, &message);
+            let datagram = datagram.unwrap_or_else(|| ip::datagram(src, dst, &message));
             let dst_mac = match net::host_of_addr(&shared.borrow().scenario, dst) {
                 Some(h) => net::mac(h),
                 None => vigil_core::packet::MacAddr::BROADCAST,
             };
             shared.borrow_mut().rec.frame(now(), || {
-                frame::vrrp(net::mac(Host::Director(idx)), dst_mac, src, dst, &message)
+                frame::datagram(net::mac(Host::Director(idx)), dst_mac, dst, &datagram)
             });
             let _ = socks
                 .vrrp

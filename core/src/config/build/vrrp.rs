@@ -737,11 +737,7 @@ pub(crate) fn vrrp_instance(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Op
             );
             None
         }
-        (Some((ah, span)), Some(p)) => Some(if ah {
-            cx.diags.warning(
-                &span,
-                "auth_type AH is recognised but Vigil does not act on it yet: keepalived authenticates with IPsec-AH (HMAC-MD5-96); Vigil sends auth type 2 without the AH header and accepts no advert",
-            );
+        (Some((ah, _)), Some(p)) => Some(if ah {
             Authentication::Ah(p)
         } else {
             Authentication::Pass(p)
