@@ -2,7 +2,9 @@
 //! [`director::Balancer`] with real probes run concurrently and the IPVS
 //! table read and written through an [`IpvsBackend`]. It carries out what
 //! the balancer asks and answers it; it decides nothing. Runs on its own
-//! thread and runtime, off the VRRP path.
+//! thread and runtime, off the VRRP path. It watches the `track_file`s
+//! its `FILE_CHECK`s follow itself (as keepalived's checker process does)
+//! and hands their values to the balancer.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -23,6 +25,7 @@ use crate::log;
 use crate::notify::Notifier;
 use crate::probes::{self, icmp::Pinger};
 use crate::script::Policy;
+use crate::track::{TrackChange, TrackState, Trackers};
 
 /// What the daemon tells the check side.
 #[derive(Debug)]
@@ -77,17 +80,27 @@ pub struct Checks {
     done_tx: mpsc::UnboundedSender<Done>,
     stats: Stats,
     events: Events,
+    /// The files FILE_CHECKs follow.
+    trackers: Trackers,
+}
+
+/// Finished probes and file changes, for [`Checks::run`].
+pub struct Receivers {
+    done_rx: mpsc::UnboundedReceiver<Done>,
+    track_rx: mpsc::UnboundedReceiver<TrackChange>,
 }
 
 impl Checks {
-    /// The check side for `cfg`, started now.
+    /// The check side for `cfg`, started now: the files its FILE_CHECKs
+    /// follow are read first (keepalived reads them before programming
+    /// IPVS), so that the servers start in the state they give.
     pub fn start(
         cfg: Arc<Config>,
         backend: Box<dyn IpvsBackend>,
         clock: Clock,
         detail: bool,
         events: Events,
-    ) -> (Checks, mpsc::UnboundedReceiver<Done>) {
+    ) -> (Checks, Receivers) {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64)
@@ -102,6 +115,9 @@ impl Checks {
             ..director::Options::default()
         };
         let (done_tx, done_rx) = mpsc::unbounded_channel();
+        let (track_tx, mut track_rx) = mpsc::unbounded_channel();
+        let mut trackers = Trackers::new(track_tx);
+        trackers.apply_file_checks(&cfg, false);
         let mut c = Checks {
             policy: Policy::of(&cfg),
             director: director::Balancer::new(cfg, &opts),
@@ -112,18 +128,26 @@ impl Checks {
             done_tx,
             stats: Stats::default(),
             events,
+            trackers,
         };
+        while let Ok(change) = track_rx.try_recv() {
+            c.track(change);
+        }
         c.input(Input::Start);
-        (c, done_rx)
+        (c, Receivers { done_rx, track_rx })
     }
 
     /// Runs until shut down.
     pub async fn run(
         mut self,
         mut ctl: mpsc::UnboundedReceiver<Command>,
-        mut done_rx: mpsc::UnboundedReceiver<Done>,
+        rx: Receivers,
         mut master_rx: watch::Receiver<bool>,
     ) {
+        let Receivers {
+            mut done_rx,
+            mut track_rx,
+        } = rx;
         let mut master_open = true;
         loop {
             let deadline = self.director.next_deadline();
@@ -156,6 +180,7 @@ impl Checks {
                     let master = *master_rx.borrow_and_update();
                     self.input(Input::Mastership(master));
                 }
+                Some(change) = track_rx.recv() => self.track(change),
                 Some((id, result, at, took)) = done_rx.recv() => {
                     self.probe_done(id, result, at, took);
                     // Hand in what else is ready too.
@@ -171,6 +196,13 @@ impl Checks {
                     self.input(Input::Timer);
                 }
             }
+        }
+    }
+
+    /// A followed file's value (scripts are not run on this side).
+    fn track(&mut self, (id, state): TrackChange) {
+        if let TrackState::Value(value) = state {
+            self.input(Input::TrackerValue { id: &id, value });
         }
     }
 
@@ -323,9 +355,12 @@ impl Checks {
         self.policy = Policy::of(&cfg);
         let host = director::Host::default();
         self.input(Input::Reload {
-            config: cfg,
+            config: cfg.clone(),
             host: &host,
         });
+        // Files newly followed are read now; their values come in as
+        // changes.
+        self.trackers.apply_file_checks(&cfg, true);
         tracing::info!(
             "reload check checkers={}",
             self.director.engine().checker_count()
@@ -333,6 +368,7 @@ impl Checks {
     }
 
     async fn shutdown(&mut self, keep_ipvs: bool) {
+        self.trackers.stop();
         self.input(Input::Shutdown {
             keep_vips: true,
             keep_ipvs,
@@ -365,5 +401,62 @@ pub fn report_table(t: &Table) {
     tracing::info!("ipvs table (not programmed: IPVS unavailable):");
     for line in ipvs::ipvsadm_ln(t).lines() {
         tracing::info!("ipvs table | {line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipvs_backend::Unavailable;
+
+    fn dests(c: &Checks) -> Vec<String> {
+        c.director
+            .table()
+            .iter()
+            .flat_map(|(_, e)| e.dests().iter().map(|d| format!("{d:?}")))
+            .collect()
+    }
+
+    /// A FILE_CHECK (weight 0) follows a file: the value read before the
+    /// start keeps the server out of the table, a change to 0 (polled,
+    /// then handed in) puts it in.
+    #[tokio::test]
+    async fn file_check_follows_the_polled_file() {
+        let dir = std::env::temp_dir().join(format!("vigild-file-check-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("tf");
+        std::fs::write(&path, "1\n").unwrap();
+        let text = format!(
+            "track_file tf {{\n file {}\n weight 0\n}}\n\
+             virtual_server 10.0.0.1 80 {{\n lb_algo rr\n lb_kind DR\n protocol TCP\n \
+             real_server 192.0.2.201 80 {{\n weight 1\n FILE_CHECK {{\n track_file tf\n }}\n }}\n \
+             real_server 192.0.2.202 80 {{\n weight 1\n }}\n}}\n",
+            path.display()
+        );
+        let cfg = vigil_core::config::parse_str("t.conf", &text)
+            .config
+            .expect("config");
+        let clock = Clock::start();
+        let (mut c, mut rx) = Checks::start(
+            Arc::new(cfg),
+            Box::new(Unavailable::new("test")),
+            clock,
+            false,
+            Events::none(clock),
+        );
+        let before = dests(&c);
+        assert_eq!(before.len(), 1, "{before:?}");
+        assert!(before[0].contains("192.0.2.202"), "{before:?}");
+
+        std::fs::write(&path, "0\n").unwrap();
+        let change = tokio::time::timeout(Duration::from_secs(5), rx.track_rx.recv())
+            .await
+            .expect("a change within the poll")
+            .expect("the channel is open");
+        c.track(change);
+        let after = dests(&c);
+        assert_eq!(after.len(), 2, "{after:?}");
+        c.trackers.stop();
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

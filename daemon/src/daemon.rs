@@ -226,8 +226,8 @@ fn supervise(cli: &Cli, cfg: Arc<Config>, run_vrrp: bool, run_check: bool) -> i3
             .name("check".into())
             .spawn(move || {
                 runtime().block_on(async move {
-                    let (checks, done_rx) = Checks::start(c, backend, clock, detail, events);
-                    checks.run(rx, done_rx, master_rx).await;
+                    let (checks, receivers) = Checks::start(c, backend, clock, detail, events);
+                    checks.run(rx, receivers, master_rx).await;
                 })
             })
             .expect("spawn the check thread");

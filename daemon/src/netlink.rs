@@ -239,6 +239,47 @@ pub fn scope_number(s: &str) -> u8 {
     }
 }
 
+/// The address a message is about: its local address, else its address.
+fn address_of(m: &AddressMessage) -> Option<IpAddr> {
+    m.attributes
+        .iter()
+        .find_map(|a| match a {
+            AddressAttribute::Local(a) => Some(*a),
+            _ => None,
+        })
+        .or_else(|| {
+            m.attributes.iter().find_map(|a| match a {
+                AddressAttribute::Address(a) => Some(*a),
+                _ => None,
+            })
+        })
+}
+
+/// Addresses removed (`RTM_DELADDR`) as it happens: interface index and
+/// address. The connection's task is spawned on the current runtime.
+pub fn monitor_removed_addresses() -> io::Result<UnboundedReceiver<(u32, IpAddr)>> {
+    let (conn, _handle, mut messages) = rtnetlink::new_multicast_connection(&[
+        MulticastGroup::Ipv4Ifaddr,
+        MulticastGroup::Ipv6Ifaddr,
+    ])?;
+    tokio::spawn(conn);
+    let (tx, rx) = futures::channel::mpsc::unbounded();
+    tokio::spawn(async move {
+        while let Some((msg, _)) = messages.next().await {
+            let NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelAddress(m)) = msg.payload
+            else {
+                continue;
+            };
+            if let Some(a) = address_of(&m)
+                && tx.unbounded_send((m.header.index, a)).is_err()
+            {
+                break;
+            }
+        }
+    });
+    Ok(rx)
+}
+
 /// Link changes (`RTM_NEWLINK`/`RTM_DELLINK`) as they happen. The
 /// connection's task is spawned on the current runtime. A deleted link is
 /// reported down.

@@ -5,12 +5,18 @@
 //! [`FILE_POLL`], reported as `(TrackerId::File(NAME), Value(v))` when it
 //! changes. keepalived watches the files with inotify; polling finds a
 //! change within [`FILE_POLL`].
+//!
+//! The VRRP side watches the files its instances and sync groups track
+//! ([`Trackers::apply`]); the check side, those its `FILE_CHECK`s follow
+//! ([`Trackers::apply_file_checks`]). As keepalived's VRRP and checker
+//! processes each watch their own, a file both use is read by both, and
+//! both report it under the same [`TrackerId::File`].
 
 use std::collections::HashMap;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use vigil_core::config::{Config, TrackFile, VrrpScript};
+use vigil_core::config::{CheckerKind, Config, TrackFile, VrrpScript};
 use vigil_core::vrrp::TrackerId;
 
 use crate::script::Policy;
@@ -153,6 +159,30 @@ impl Trackers {
                         .any(|g| g.track_files.iter().any(|t| t.name == f.name))
             })
             .collect();
+        self.watch_files(used, reload);
+    }
+
+    /// Watches the `track_file`s some `FILE_CHECK` follows (the check
+    /// side's trackers): unchanged ones carry on, others start with their
+    /// value read now (after `init_file`, which a reload does not
+    /// overwrite), reported on the channel like any change.
+    pub fn apply_file_checks(&mut self, cfg: &Config, reload: bool) {
+        let followed = file_check_names(cfg);
+        let used: Vec<&TrackFile> = cfg
+            .track_files
+            .iter()
+            .filter(|f| followed.contains(f.name.as_str()))
+            .collect();
+        self.watch_files(used, reload);
+        self.states.retain(|id, _| match id {
+            TrackerId::File(name) => self.files.contains_key(name),
+            _ => true,
+        });
+    }
+
+    /// Watches exactly the files `used`: unchanged ones carry on, others
+    /// stop or start.
+    fn watch_files(&mut self, used: Vec<&TrackFile>, reload: bool) {
         self.files.retain(|name, w| {
             let keep = used
                 .iter()
@@ -191,6 +221,19 @@ impl Trackers {
             w.task.abort();
         }
     }
+}
+
+/// The `track_file`s some `FILE_CHECK` of `cfg` follows.
+pub fn file_check_names(cfg: &Config) -> std::collections::BTreeSet<&str> {
+    cfg.virtual_servers
+        .iter()
+        .flat_map(|vs| &vs.real_servers)
+        .flat_map(|rs| &rs.checkers)
+        .filter_map(|c| match &c.kind {
+            CheckerKind::File(f) => Some(f.track_file.as_str()),
+            _ => None,
+        })
+        .collect()
 }
 
 fn same_file(a: &TrackFile, b: &TrackFile) -> bool {
@@ -299,5 +342,19 @@ mod tests {
         };
         assert!(same_script(&g(t1), &g(t2)));
         assert!(!same_script(&g(t1), &g(t3)));
+    }
+
+    #[test]
+    fn file_checks_follow_only_their_files() {
+        let t = "track_file a {\n file /run/a\n}\ntrack_file b {\n file /run/b\n}\n\
+                 vrrp_instance v {\n interface eth0\n virtual_router_id 1\n priority 100\n \
+                 track_file {\n a\n }\n virtual_ipaddress {\n 192.0.2.1\n }\n}\n\
+                 virtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 192.0.2.201 80 {\n \
+                 FILE_CHECK {\n track_file b\n }\n }\n}\n";
+        let cfg = vigil_core::config::parse_str("t.conf", t).config.unwrap();
+        assert_eq!(
+            file_check_names(&cfg).into_iter().collect::<Vec<_>>(),
+            vec!["b"]
+        );
     }
 }

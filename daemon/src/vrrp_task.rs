@@ -116,6 +116,8 @@ pub async fn setup(
     let (track_tx, track_rx) = mpsc::unbounded_channel();
     let links_rx =
         crate::netlink::monitor_links().map_err(|e| format!("rtnetlink monitor: {e}"))?;
+    let removed_rx = crate::netlink::monitor_removed_addresses()
+        .map_err(|e| format!("rtnetlink address monitor: {e}"))?;
     let policy = Policy::of(&cfg);
     let mut v = Vrrp {
         policy: policy.clone(),
@@ -153,6 +155,7 @@ pub async fn setup(
             pkt_rx,
             track_rx,
             links_rx,
+            removed_rx,
         },
     ))
 }
@@ -170,6 +173,7 @@ pub struct Channels {
     pkt_rx: mpsc::UnboundedReceiver<(String, Received)>,
     track_rx: mpsc::UnboundedReceiver<TrackChange>,
     links_rx: futures::channel::mpsc::UnboundedReceiver<Link>,
+    removed_rx: futures::channel::mpsc::UnboundedReceiver<(u32, IpAddr)>,
 }
 
 /// Removes VIPs left on our interfaces by an earlier vigild that did not
@@ -351,6 +355,7 @@ impl Vrrp {
                 }
                 Some((ifname, r)) = ch.pkt_rx.recv() => self.receive(&ifname, r).await,
                 Some(link) = ch.links_rx.next() => self.link_changed(link).await,
+                Some((index, addr)) = ch.removed_rx.next() => self.address_removed(index, addr).await,
                 Some((id, state)) = ch.track_rx.recv() => {
                     self.trackers.states.insert(id.clone(), state);
                     let now = self.clock.now();
@@ -386,6 +391,25 @@ impl Vrrp {
                 )
                 .collect(),
         };
+        self.act(outs).await;
+    }
+
+    /// keepalived's reaction to one of its VIPs removed by someone else:
+    /// the director decides (its own removals find it no longer master).
+    async fn address_removed(&mut self, index: u32, addr: IpAddr) {
+        let Some(dev) = self
+            .links
+            .values()
+            .find(|l| l.index == index)
+            .map(|l| l.name.clone())
+        else {
+            return;
+        };
+        let now = self.clock.now();
+        let outs: Vec<_> = self
+            .director
+            .handle(now, Input::AddressRemoved { dev: &dev, addr })
+            .collect();
         self.act(outs).await;
     }
 

@@ -12,6 +12,12 @@
 //! - `ha_suspend`: checkers of such virtual servers only probe while
 //!   this director is master ([`Input::Mastership`]).
 //! - `omega`: on [`Input::Shutdown`], run the down scripts.
+//! - `FILE_CHECK`: event driven, no probes. Each one follows a
+//!   `track_file` whose value the driver gives ([`Input::TrackFile`]);
+//!   the value times the checker's weight moves the real server's weight,
+//!   and a fault (weight 0: any non-zero value; else a product at or below
+//!   keepalived's IPVS_WEIGHT_FAULT, `i32::MIN`) holds it down
+//!   (keepalived 2.2.7 check/check_file.c, trackers/track_file.c).
 //!
 //! The driver runs the probes ([`Output::Probe`]) and answers each with
 //! [`Input::ProbeDone`]; it keeps the pool in line with [`Engine::health`]
@@ -31,8 +37,8 @@ use super::probe::{HttpGet, ProbeId, ProbeKind, ProbeResult, ProbeTarget};
 use super::schedule::{Discipline, Extensions, Fire, Schedule, Step, Transition};
 use super::verdict::{self, Failure, Rules, Verdict, http::UrlRule, udp::UdpRule};
 use crate::config::{
-    CheckTiming, Checker, CheckerKind, Command, Config, ConnectOpts, LvsFlushOnStop, Quorum,
-    RealServer,
+    CheckTiming, Checker, CheckerKind, Command, Config, ConnectOpts, FileCheck, LvsFlushOnStop,
+    Quorum, RealServer,
 };
 use crate::health::{Health, RsHealth, VsHealth, VsId};
 use crate::rng::Rng;
@@ -44,6 +50,13 @@ const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The largest weight IPVS takes (keepalived's IPVS_WEIGHT_LIMIT).
 const WEIGHT_LIMIT: i64 = i32::MAX as i64;
+
+/// keepalived's IPVS_WEIGHT_FAULT: a `FILE_CHECK` status at (or, before
+/// clamping, below) this is a fault.
+const WEIGHT_FAULT: i64 = i32::MIN as i64;
+
+/// The keyword of a `FILE_CHECK`.
+const FILE_CHECK: &str = "FILE_CHECK";
 
 /// Engine settings beyond keepalived.conf.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -207,8 +220,7 @@ impl Check {
                     connect_timeout,
                 )
             }
-            // FILE_CHECK follows a track_file, which core does not model:
-            // it is not scheduled and never holds a server down.
+            // FILE_CHECK is not scheduled: see FileUse.
             CheckerKind::File(_) => return None,
         };
         let label: Arc<str> = match &target {
@@ -246,12 +258,91 @@ impl Check {
     }
 }
 
+/// One `FILE_CHECK` of a real server (keepalived's FILE_CHECK checker
+/// and its tracking_obj_t on the tracked_file_t): no probe, its state
+/// follows the value of the `track_file` it names.
+#[derive(Clone, Debug)]
+struct FileUse {
+    /// The `track_file`'s name.
+    file: Arc<str>,
+    /// Multiplier of the value (0: a non-zero value is a fault).
+    weight: i32,
+    /// `reverse`: the multiplier's sign is flipped.
+    reverse: bool,
+    /// keepalived's checker->is_up.
+    up: bool,
+    /// keepalived's checker->cur_weight: the status it last applied.
+    cur_weight: i64,
+    /// What it has added to the real server's effective weight so far
+    /// (keepalived moves rs->effective_weight by steps; this is their sum).
+    added: i64,
+}
+
+impl FileUse {
+    fn new(f: &FileCheck) -> FileUse {
+        FileUse {
+            file: f.track_file.as_str().into(),
+            weight: f.weight,
+            reverse: f.reverse,
+            up: true,
+            cur_weight: 0,
+            added: 0,
+        }
+    }
+
+    /// `value` times the weight, signed by `reverse`, unclamped.
+    fn product(&self, value: i64) -> i64 {
+        let w = i64::from(self.weight);
+        if self.reverse { -value * w } else { value * w }
+    }
+
+    /// The status `value` gives (keepalived's update_track_file_status):
+    /// with weight 0, a fault when the value is non-zero (zero when
+    /// `reverse`), else 0; otherwise the product clamped to 32 bits, a
+    /// fault at [`WEIGHT_FAULT`].
+    fn status(&self, value: i64) -> i64 {
+        if self.weight == 0 {
+            if (value != 0) != self.reverse {
+                WEIGHT_FAULT
+            } else {
+                0
+            }
+        } else {
+            self.product(value).clamp(WEIGHT_FAULT, WEIGHT_LIMIT)
+        }
+    }
+
+    /// The state at start-up or on a reload from the value the file holds
+    /// (keepalived's set_track_file_weights, then
+    /// set_track_file_checkers_down and init_service_rs): a file holding
+    /// 0 never starts a checker down, whatever `reverse` says; otherwise
+    /// it is down with weight 0 or when the product is at most
+    /// [`WEIGHT_FAULT`]. On a reload keepalived goes through its update
+    /// path, which leaves a `reverse` checker up and takes a failed one's
+    /// weight back. The weight applied is the product cut to a C `int`.
+    fn init(&mut self, value: i64, reload: bool) {
+        let product = self.product(value);
+        self.cur_weight = if value != 0 && self.weight != 0 {
+            i64::from(product as i32)
+        } else {
+            0
+        };
+        let fault = value != 0 && (self.weight == 0 || product <= WEIGHT_FAULT);
+        self.up = !fault || (reload && self.reverse);
+        if !self.up && reload {
+            self.cur_weight = 0;
+        }
+        self.added = self.cur_weight;
+    }
+}
+
 /// One real server of one virtual server.
 #[derive(Clone, Debug)]
 struct RsState {
     addr: SocketAddr,
     iweight: u32,
-    /// keepalived's effective_weight: configured, moved by misc_dynamic.
+    /// keepalived's effective_weight: configured, moved by misc_dynamic
+    /// and FILE_CHECKs.
     effective: i64,
     alive: bool,
     inhibit: bool,
@@ -260,6 +351,8 @@ struct RsState {
     notify_down: Option<Command>,
     /// The checker of each use.
     checks: Vec<u32>,
+    /// Its FILE_CHECKs.
+    files: Vec<FileUse>,
 }
 
 /// One virtual server.
@@ -280,6 +373,50 @@ struct VsState {
 /// keepalived's real_weight: the weight IPVS can take.
 fn real_weight(w: i64) -> u32 {
     w.clamp(0, WEIGHT_LIMIT) as u32
+}
+
+/// keepalived's effective weight: the configured weight moved by each
+/// `misc_dynamic` checker to the weight its exit status asks for, plus
+/// what each FILE_CHECK added.
+fn effective_of(checks: &[Check], rs: &RsState) -> i64 {
+    let iw = i64::from(rs.iweight);
+    let dynamic: i64 = rs
+        .checks
+        .iter()
+        .filter_map(|&c| checks[c as usize].sched.dyn_weight())
+        .map(|d| i64::from(d) - iw)
+        .sum();
+    iw + dynamic + rs.files.iter().map(|f| f.added).sum::<i64>()
+}
+
+/// Failed checkers of a real server: (scheduled ones, FILE_CHECKs).
+fn failed_of(checks: &[Check], rs: &RsState) -> (u32, u32) {
+    let sched = rs
+        .checks
+        .iter()
+        .filter(|&&c| !checks[c as usize].sched.is_up())
+        .count() as u32;
+    let files = rs.files.iter().filter(|f| !f.up).count() as u32;
+    (sched, files)
+}
+
+/// Every server's starting state (keepalived's start_check): FILE_CHECKs
+/// from the values their files hold, then the failed counts, liveness and
+/// effective weights, then each virtual server's quorum
+/// (set_quorum_states).
+fn initial_states(checks: &[Check], vss: &mut [VsState], values: &HashMap<String, i64>) {
+    for vs in vss.iter_mut() {
+        for rs in &mut vs.rss {
+            for f in &mut rs.files {
+                f.init(values.get(&*f.file).copied().unwrap_or(0), false);
+            }
+            let (sched, files) = failed_of(checks, rs);
+            rs.num_failed = sched + files;
+            rs.alive = rs.num_failed == 0;
+            rs.effective = effective_of(checks, rs);
+        }
+        vs.quorum_up = vs.quorum.initial(live_weight(vs));
+    }
 }
 
 fn live_weight(vs: &VsState) -> i64 {
@@ -304,10 +441,18 @@ pub struct Engine {
     master: bool,
     phase: Phase,
     flush_on_stop: LvsFlushOnStop,
+    /// The value each `track_file` holds (keepalived's last_status).
+    file_values: HashMap<String, i64>,
     out: Vec<Output>,
 }
 
-fn build(config: &Config, ext: Extensions) -> (Vec<Check>, Vec<VsState>) {
+/// The checkers and servers of `config`, in their starting states with
+/// the files holding `values`.
+fn build(
+    config: &Config,
+    ext: Extensions,
+    values: &HashMap<String, i64>,
+) -> (Vec<Check>, Vec<VsState>) {
     let mut checks: Vec<Check> = Vec::new();
     let mut index: HashMap<CheckKey, u32> = HashMap::new();
     let mut vss = Vec::with_capacity(config.virtual_servers.len());
@@ -315,7 +460,12 @@ fn build(config: &Config, ext: Extensions) -> (Vec<Check>, Vec<VsState>) {
         let mut rss = Vec::with_capacity(vs.real_servers.len());
         for (ri, rs) in vs.real_servers.iter().enumerate() {
             let mut uses = Vec::with_capacity(rs.checkers.len());
+            let mut files = Vec::new();
             for ch in &rs.checkers {
+                if let CheckerKind::File(f) = &ch.kind {
+                    files.push(FileUse::new(f));
+                    continue;
+                }
                 let key = CheckKey {
                     kind: ch.kind.clone(),
                     timing: ch.timing.clone(),
@@ -337,23 +487,21 @@ fn build(config: &Config, ext: Extensions) -> (Vec<Check>, Vec<VsState>) {
                 checks[c as usize].subs.push((vi as u32, ri as u32));
                 uses.push(c);
             }
-            let num_failed = uses
-                .iter()
-                .filter(|&&c| !checks[c as usize].sched.is_up())
-                .count() as u32;
+            // Liveness, failed count and weight: see initial_states.
             rss.push(RsState {
                 addr: rs.addr,
                 iweight: rs.weight,
                 effective: i64::from(rs.weight),
-                alive: num_failed == 0,
+                alive: true,
                 inhibit: rs.inhibit_on_failure,
-                num_failed,
+                num_failed: 0,
                 notify_up: rs.notify_up.clone(),
                 notify_down: rs.notify_down.clone(),
                 checks: uses,
+                files,
             });
         }
-        let mut state = VsState {
+        vss.push(VsState {
             id: VsId::of(vs),
             quorum: vs.quorum_rule(),
             quorum_up_cmd: vs.quorum_up.clone(),
@@ -363,18 +511,17 @@ fn build(config: &Config, ext: Extensions) -> (Vec<Check>, Vec<VsState>) {
             omega: vs.omega,
             quorum_up: false,
             rss,
-        };
-        // keepalived's set_quorum_states.
-        state.quorum_up = state.quorum.initial(live_weight(&state));
-        vss.push(state);
+        });
     }
+    initial_states(&checks, &mut vss, values);
     (checks, vss)
 }
 
 impl Engine {
     /// An engine for `config`, not started. `rng` draws the warmup delays.
     pub fn new(config: &Config, rng: Rng, opts: Options) -> Engine {
-        let (checks, vss) = build(config, opts.ext);
+        let file_values = HashMap::new();
+        let (checks, vss) = build(config, opts.ext, &file_values);
         Engine {
             opts,
             rng,
@@ -386,6 +533,7 @@ impl Engine {
             master: false,
             phase: Phase::Idle,
             flush_on_stop: config.global.lvs_flush_on_stop,
+            file_values,
             out: Vec::new(),
         }
     }
@@ -433,6 +581,7 @@ impl Engine {
             Input::Timer => self.timer(now),
             Input::ProbeDone { id, result } => self.probe_done(now, id, &result),
             Input::Mastership { master } => self.mastership(master),
+            Input::TrackFile { name, value } => self.track_file(name, value),
             Input::Reload(config) => self.reload(now, config),
             Input::Shutdown => self.shutdown(),
         }
@@ -467,11 +616,18 @@ impl Engine {
             return;
         }
         self.phase = Phase::Running;
-        let uses = self.checks.iter().map(|c| c.subs.len()).sum();
+        // A FILE_CHECK is a checker of its own per use, as in keepalived.
+        let file_uses: usize = self
+            .vss
+            .iter()
+            .flat_map(|v| &v.rss)
+            .map(|r| r.files.len())
+            .sum();
+        let uses = self.checks.iter().map(|c| c.subs.len()).sum::<usize>() + file_uses;
         self.trace(
             Component::Engine,
             EventKind::Started {
-                checkers: self.checks.len(),
+                checkers: self.checks.len() + file_uses,
                 uses,
             },
         );
@@ -603,7 +759,7 @@ impl Engine {
                 if wc.silent {
                     self.vss[v].rss[r].effective = eff;
                 } else {
-                    self.update_weight(v, r, eff);
+                    self.update_weight(v, r, eff, Cause::DynamicWeight);
                 }
             }
         }
@@ -639,40 +795,139 @@ impl Engine {
                 );
                 for i in 0..self.checks[c].subs.len() {
                     let (v, r) = self.checks[c].subs[i];
-                    let (v, r) = (v as usize, r as usize);
-                    let failed = self.vss[v].rss[r].num_failed;
-                    if up {
-                        if failed <= 1 {
-                            self.set_alive(v, r, true, cause, true);
-                        }
-                        let rs = &mut self.vss[v].rss[r];
-                        rs.num_failed = rs.num_failed.saturating_sub(1);
-                    } else {
-                        if failed == 0 {
-                            self.set_alive(v, r, false, cause, true);
-                        }
-                        self.vss[v].rss[r].num_failed += 1;
-                    }
+                    self.checker_changed(v as usize, r as usize, up, cause);
                 }
             }
         }
     }
 
-    /// keepalived's effective weight: the configured weight moved by
-    /// each `misc_dynamic` checker to the weight its exit status asks for.
+    /// keepalived's update_svr_checker_state for a checker of server `r`
+    /// of `v` that changed state: the server follows when this was its
+    /// only failed checker (up) or it had none (down); then the failed
+    /// count (set_checker_state).
+    fn checker_changed(&mut self, v: usize, r: usize, up: bool, cause: Cause) {
+        let failed = self.vss[v].rss[r].num_failed;
+        if up {
+            if failed <= 1 {
+                self.set_alive(v, r, true, cause, true);
+            }
+            let rs = &mut self.vss[v].rss[r];
+            rs.num_failed = rs.num_failed.saturating_sub(1);
+        } else {
+            if failed == 0 {
+                self.set_alive(v, r, false, cause, true);
+            }
+            self.vss[v].rss[r].num_failed += 1;
+        }
+    }
+
+    /// keepalived's effective weight of server `r` of `v` (see
+    /// [`effective_of`]).
     fn effective_weight(&self, v: usize, r: usize) -> i64 {
+        effective_of(&self.checks, &self.vss[v].rss[r])
+    }
+
+    /// A `track_file` holds `value` now. Before the start it is the value
+    /// read at start-up: the starting states are worked out again. While
+    /// running, each FILE_CHECK following it moves as keepalived's
+    /// process_update_checker_track_file_status does: into a fault, the
+    /// checker goes down and its weight is taken back; out of a fault, its
+    /// weight is added and the checker goes up; otherwise the server's
+    /// weight moves by the difference (update_svr_wgt). A value outside
+    /// `i32::MIN..=i32::MAX + 1` is ignored, as keepalived ignores it.
+    fn track_file(&mut self, name: &str, value: i64) {
+        // keepalived logs a number outside this range and ignores it.
+        if !(WEIGHT_FAULT..=WEIGHT_LIMIT + 1).contains(&value) {
+            return;
+        }
+        let last = self
+            .file_values
+            .insert(name.to_string(), value)
+            .unwrap_or(0);
+        match self.phase {
+            Phase::Idle => {
+                initial_states(&self.checks, &mut self.vss, &self.file_values);
+                return;
+            }
+            Phase::Stopped => return,
+            Phase::Running => {}
+        }
+        if value == last {
+            return;
+        }
+        let mut uses = Vec::new();
+        for (v, vs) in self.vss.iter().enumerate() {
+            for (r, rs) in vs.rss.iter().enumerate() {
+                for (i, f) in rs.files.iter().enumerate() {
+                    if &*f.file == name {
+                        uses.push((v, r, i));
+                    }
+                }
+            }
+        }
+        if uses.is_empty() {
+            return;
+        }
+        self.trace(
+            Component::TrackFile(name.into()),
+            EventKind::FileValue {
+                from: last,
+                to: value,
+            },
+        );
+        for (v, r, i) in uses {
+            let f = &self.vss[v].rss[r].files[i];
+            let (new, prev) = (f.status(value), f.status(last));
+            if new == prev {
+                continue;
+            }
+            if new == WEIGHT_FAULT {
+                self.file_checker(v, r, i, false);
+                let f = &mut self.vss[v].rss[r].files[i];
+                f.added -= f.cur_weight;
+                f.cur_weight = 0;
+                self.vss[v].rss[r].effective = self.effective_weight(v, r);
+            } else if prev == WEIGHT_FAULT {
+                let f = &mut self.vss[v].rss[r].files[i];
+                f.cur_weight = new;
+                f.added += new;
+                self.vss[v].rss[r].effective = self.effective_weight(v, r);
+                self.file_checker(v, r, i, true);
+            } else {
+                self.vss[v].rss[r].files[i].added += new - prev;
+                let eff = self.effective_weight(v, r);
+                self.update_weight(v, r, eff, Cause::TrackFile);
+                self.vss[v].rss[r].files[i].cur_weight = new;
+            }
+        }
+    }
+
+    /// FILE_CHECK `i` of server `r` of `v` goes up or down.
+    fn file_checker(&mut self, v: usize, r: usize, i: usize, up: bool) {
         let rs = &self.vss[v].rss[r];
-        let iw = i64::from(rs.iweight);
-        iw + rs
-            .checks
-            .iter()
-            .filter_map(|&c| self.checks[c as usize].sched.dyn_weight())
-            .map(|d| i64::from(d) - iw)
-            .sum::<i64>()
+        if rs.files[i].up == up {
+            return;
+        }
+        let label: Arc<str> = rs.addr.to_string().into();
+        self.trace(
+            Component::Checker(label),
+            EventKind::Checker {
+                up,
+                first: false,
+                kind: FILE_CHECK,
+            },
+        );
+        let cause = if up {
+            Cause::CheckPassed(FILE_CHECK)
+        } else {
+            Cause::CheckFailed(FILE_CHECK, None)
+        };
+        self.checker_changed(v, r, up, cause);
+        self.vss[v].rss[r].files[i].up = up;
     }
 
     /// keepalived's update_svr_wgt with quorum update.
-    fn update_weight(&mut self, v: usize, r: usize, eff: i64) {
+    fn update_weight(&mut self, v: usize, r: usize, eff: i64, cause: Cause) {
         let rs = &mut self.vss[v].rss[r];
         let (old, new) = (real_weight(rs.effective), real_weight(eff));
         rs.effective = eff;
@@ -696,7 +951,7 @@ impl Engine {
                 alive,
                 weight: new,
                 inhibit,
-                cause: Cause::DynamicWeight,
+                cause,
             }));
         }
         self.update_quorum(v, false);
@@ -893,7 +1148,7 @@ impl Engine {
             return;
         }
         self.flush_on_stop = config.global.lvs_flush_on_stop;
-        let (mut checks, mut vss) = build(config, self.opts.ext);
+        let (mut checks, mut vss) = build(config, self.opts.ext, &self.file_values);
         let old_checks = std::mem::take(&mut self.checks);
         let old_vss = std::mem::take(&mut self.vss);
 
@@ -920,8 +1175,9 @@ impl Engine {
         let removed = used.iter().filter(|u| !**u).count();
 
         // Servers: carried over by identity; their failed-checker counts
-        // follow the (migrated) checkers.
-        let mut old_alive: Vec<Vec<Option<(bool, i64)>>> = Vec::with_capacity(vss.len());
+        // follow the (migrated) checkers and the FILE_CHECKs, which take
+        // their state from the files again.
+        let mut old_alive: Vec<Vec<Option<(bool, i64, u32)>>> = Vec::with_capacity(vss.len());
         for vs in &mut vss {
             let old_vs = old_vss.iter().find(|o| o.id == vs.id);
             let mut row = Vec::with_capacity(vs.rss.len());
@@ -930,16 +1186,16 @@ impl Engine {
                 vs.sorry_in = o.sorry_in && o.sorry == vs.sorry;
             }
             for rs in &mut vs.rss {
-                rs.num_failed = rs
-                    .checks
-                    .iter()
-                    .filter(|&&c| !checks[c as usize].sched.is_up())
-                    .count() as u32;
+                for f in &mut rs.files {
+                    f.init(self.file_values.get(&*f.file).copied().unwrap_or(0), true);
+                }
+                let (sched_failed, file_failed) = failed_of(&checks, rs);
+                rs.num_failed = sched_failed + file_failed;
                 let old_rs = old_vs.and_then(|o| o.rss.iter().find(|r| r.addr == rs.addr));
                 match old_rs {
                     Some(o) => {
                         rs.alive = o.alive;
-                        row.push(Some((o.alive, o.effective)));
+                        row.push(Some((o.alive, o.effective, sched_failed)));
                     }
                     None => {
                         rs.alive = rs.num_failed == 0;
@@ -955,15 +1211,20 @@ impl Engine {
             for (r, old) in row.iter().enumerate() {
                 let eff = self.effective_weight(v, r);
                 self.vss[v].rss[r].effective = eff;
-                let Some((was_alive, old_eff)) = *old else {
+                let Some((was_alive, old_eff, sched_failed)) = *old else {
                     continue;
                 };
                 let rs = &self.vss[v].rss[r];
                 if rs.num_failed == 0 && !rs.alive {
                     self.set_alive(v, r, true, Cause::Reload, true);
                 } else if rs.num_failed > 0 && rs.alive {
-                    // keepalived only pulls it from the pool, no script.
-                    self.set_alive(v, r, false, Cause::Reload, false);
+                    // keepalived only pulls it from the pool, no script,
+                    // for a failed checker it carried over; a FILE_CHECK
+                    // failing alone takes it down through
+                    // perform_svr_state, which runs the script
+                    // (check_file.c set_track_file_checkers_down).
+                    let notify = sched_failed == 0;
+                    self.set_alive(v, r, false, Cause::Reload, notify);
                 } else if was_alive && real_weight(old_eff) != real_weight(eff) {
                     let (addr, inhibit) = (rs.addr, rs.inhibit);
                     self.out.push(Output::Verdict(RsVerdict {

@@ -4,7 +4,9 @@
 //! `ip:port`, or the real server's address for a MISC_CHECK),
 //! `check/<ip:port>` for a real server (the same word as its checkers
 //! when they probe the server itself), `check/<vs>` for a virtual server
-//! (`172.17.1.160:80/tcp`), and `check` for the engine.
+//! (`172.17.1.160:80/tcp`), `check/file:<name>` for a `track_file` that
+//! `FILE_CHECK`s follow, and `check` for the engine. A `FILE_CHECK` is
+//! named after its real server, like a MISC_CHECK.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -24,6 +26,8 @@ pub enum Cause {
     CheckFailed(&'static str, Option<Failure>),
     /// `misc_dynamic` changed the weight.
     DynamicWeight,
+    /// A `track_file` a `FILE_CHECK` follows changed the weight.
+    TrackFile,
     /// A configuration reload.
     Reload,
 }
@@ -36,6 +40,7 @@ impl fmt::Display for Cause {
             Cause::CheckFailed(k, Some(r)) => write!(f, "{k}:{r}"),
             Cause::CheckFailed(k, None) => write!(f, "{k}:fail"),
             Cause::DynamicWeight => f.write_str("misc-dynamic"),
+            Cause::TrackFile => f.write_str("track-file"),
             Cause::Reload => f.write_str("reload"),
         }
     }
@@ -52,6 +57,8 @@ pub enum Component {
     RealServer(SocketAddr),
     /// A virtual server: `check/<vs>`.
     VirtualServer(VsId),
+    /// A `track_file` some `FILE_CHECK` follows: `check/file:<name>`.
+    TrackFile(Arc<str>),
 }
 
 impl fmt::Display for Component {
@@ -61,6 +68,7 @@ impl fmt::Display for Component {
             Component::Checker(l) => write!(f, "check/{l}"),
             Component::RealServer(a) => write!(f, "check/{a}"),
             Component::VirtualServer(v) => write!(f, "check/{v}"),
+            Component::TrackFile(n) => write!(f, "check/file:{n}"),
         }
     }
 }
@@ -109,6 +117,13 @@ pub enum EventKind {
         first: bool,
         /// Checker keyword.
         kind: &'static str,
+    },
+    /// A `track_file` that `FILE_CHECK`s follow changed value.
+    FileValue {
+        /// The value it held.
+        from: i64,
+        /// The value it holds now.
+        to: i64,
     },
     /// A checker was suspended (`ha_suspend`, not master) or resumed.
     Suspended {
@@ -224,6 +239,10 @@ impl fmt::Display for Event {
                 Fields::new(f)
                     .field("state", state(*up))
                     .field("kind", kind);
+            }
+            EventKind::FileValue { from, to } => {
+                f.write_str("value")?;
+                Fields::new(f).field("from", from).field("to", to);
             }
             EventKind::Suspended { suspended } => {
                 f.write_str(if *suspended { "suspend" } else { "resume" })?;

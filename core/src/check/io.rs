@@ -33,6 +33,17 @@ pub enum Input<'a> {
         /// Whether it is master now.
         master: bool,
     },
+    /// A `track_file` holds `value` now (keepalived reads the file when
+    /// it changes; a missing file is 0). Before [`Input::Start`] it is the
+    /// value read at start-up, which decides the starting state of the
+    /// `FILE_CHECK`s following the file; while running, a change moves
+    /// them (up, down, weight).
+    TrackFile {
+        /// The `track_file`'s name.
+        name: &'a str,
+        /// The number it holds.
+        value: i64,
+    },
     /// A new configuration: checkers and servers found in both keep their
     /// state; every checker's timer is re-armed as at start.
     Reload(&'a Config),

@@ -943,3 +943,218 @@ fn health_drives_the_ipvs_table() {
     assert!(text.contains("172.17.1.153:80"), "{text}");
     assert_eq!(crate::ipvs::desired(&conf, &w.engine.health()), table);
 }
+
+/// A virtual server whose only real server (weight 10, notify scripts)
+/// has one FILE_CHECK following `tf` with `check` as its body.
+fn file_conf(check: &str) -> String {
+    format!(
+        "track_file tf {{\n file /run/tf\n}}\n\
+         virtual_server 10.0.0.1 80 {{\n lb_algo wrr\n lb_kind DR\n protocol TCP\n \
+         real_server 192.0.2.201 80 {{\n weight 10\n notify_up /bin/up\n notify_down /bin/down\n \
+         {check}\n }}\n}}\n"
+    )
+}
+
+const FILE_RS: &str = "192.0.2.201:80";
+
+fn file_rs(w: &World) -> RsHealth {
+    w.engine.health().virtual_servers[0].real_servers[0]
+}
+
+fn no_probes() -> Responder {
+    Box::new(|_, _, _, _| panic!("a FILE_CHECK sends no probe"))
+}
+
+#[test]
+fn file_check_weight_zero_follows_the_file_without_probes() {
+    let conf = file_conf("FILE_CHECK {\n track_file tf\n weight 0\n }");
+    let mut w = World::new(&conf, Options::default(), no_probes());
+    w.input(Input::Start);
+    assert_eq!(w.engine.next_deadline(), None);
+    assert!(file_rs(&w).alive);
+    w.now = t(1.0);
+    w.input(Input::TrackFile {
+        name: "tf",
+        value: 3,
+    });
+    w.now = t(2.0);
+    w.input(Input::TrackFile {
+        name: "tf",
+        value: -1,
+    });
+    w.now = t(3.0);
+    w.input(Input::TrackFile {
+        name: "tf",
+        value: 0,
+    });
+    // Another file changes nothing.
+    w.input(Input::TrackFile {
+        name: "other",
+        value: 9,
+    });
+    assert_eq!(
+        w.verdicts(),
+        vec![
+            (t(1.0), addr(FILE_RS), false),
+            (t(3.0), addr(FILE_RS), true)
+        ]
+    );
+    assert_eq!(
+        w.notifies(),
+        vec![
+            "+0001.000000s rs-down vs=10.0.0.1:80/tcp rs=192.0.2.201:80 [/bin/down]",
+            "+0003.000000s rs-up vs=10.0.0.1:80/tcp rs=192.0.2.201:80 [/bin/up]",
+        ]
+    );
+    assert_eq!(file_rs(&w).weight, 10);
+}
+
+#[test]
+fn file_check_value_before_start_sets_the_starting_state() {
+    // keepalived reads the file before init_services: a weighted checker
+    // starts with its weight applied, a weight-0 one down.
+    let conf = file_conf("FILE_CHECK {\n track_file tf\n weight 3\n }");
+    let mut w = World::new(&conf, Options::default(), no_probes());
+    w.input(Input::TrackFile {
+        name: "tf",
+        value: 4,
+    });
+    w.input(Input::Start);
+    assert!(w.verdicts().is_empty());
+    assert_eq!(file_rs(&w).weight, 22);
+    assert!(file_rs(&w).alive);
+
+    let conf = file_conf("FILE_CHECK {\n track_file tf\n weight 0\n }");
+    let mut w = World::new(&conf, Options::default(), no_probes());
+    w.input(Input::TrackFile {
+        name: "tf",
+        value: 4,
+    });
+    w.input(Input::Start);
+    assert!(!file_rs(&w).alive);
+    assert!(w.notifies().is_empty());
+}
+
+#[test]
+fn file_check_reverse_weight_zero_is_judged_without_reverse_at_start() {
+    // keepalived 2.2.7 (check_file.c set_track_file_checkers_down,
+    // ipwrapper.c init_service_rs): at start a non-zero value is a fault
+    // and 0 is not, `reverse` or not; afterwards `reverse` makes 0 the
+    // fault. So a reverse checker starting on 0 is up, and the first
+    // change to non-zero (which leaves the "fault") changes nothing.
+    let conf = file_conf("FILE_CHECK {\n track_file tf\n weight 0 reverse\n }");
+    let mut w = World::new(&conf, Options::default(), no_probes());
+    w.input(Input::Start);
+    assert!(file_rs(&w).alive);
+    w.now = t(1.0);
+    w.input(Input::TrackFile {
+        name: "tf",
+        value: 5,
+    });
+    assert!(w.verdicts().is_empty());
+    w.now = t(2.0);
+    w.input(Input::TrackFile {
+        name: "tf",
+        value: 0,
+    });
+    assert_eq!(w.verdicts(), vec![(t(2.0), addr(FILE_RS), false)]);
+
+    // Starting on 5: down, and going to 0 (the reverse fault) keeps it
+    // down; 3 brings it up.
+    let mut w = World::new(&conf, Options::default(), no_probes());
+    w.input(Input::TrackFile {
+        name: "tf",
+        value: 5,
+    });
+    w.input(Input::Start);
+    assert!(!file_rs(&w).alive);
+    w.now = t(1.0);
+    w.input(Input::TrackFile {
+        name: "tf",
+        value: 0,
+    });
+    assert!(w.verdicts().is_empty());
+    w.now = t(2.0);
+    w.input(Input::TrackFile {
+        name: "tf",
+        value: 3,
+    });
+    assert_eq!(w.verdicts(), vec![(t(2.0), addr(FILE_RS), true)]);
+}
+
+#[test]
+fn file_check_fault_at_start_keeps_its_weight_as_keepalived_does() {
+    // keepalived's set_track_file_weights applies value * weight even
+    // when it is a fault, and leaving the fault adds the new status on
+    // top without taking that back: the server comes up at weight 0.
+    let conf = file_conf("FILE_CHECK {\n track_file tf\n weight 1\n }");
+    let mut w = World::new(&conf, Options::default(), no_probes());
+    w.input(Input::TrackFile {
+        name: "tf",
+        value: i64::from(i32::MIN),
+    });
+    w.input(Input::Start);
+    assert!(!file_rs(&w).alive);
+    w.now = t(1.0);
+    w.input(Input::TrackFile {
+        name: "tf",
+        value: 5,
+    });
+    let rs = file_rs(&w);
+    assert!(rs.alive);
+    assert_eq!(rs.weight, 10 + i64::from(i32::MIN) + 5);
+    assert_eq!(rs.pool_weight(), Some(0));
+}
+
+#[test]
+fn file_check_weight_moves_with_misc_dynamic() {
+    // Both move keepalived's effective weight: misc_dynamic to its exit
+    // status - 2, the file by value * weight on top.
+    let conf = file_conf(
+        "FILE_CHECK {\n track_file tf\n weight 2\n }\n \
+         MISC_CHECK {\n misc_path /bin/w\n misc_dynamic\n delay_loop 5\n }",
+    );
+    let mut w = World::new(
+        &conf,
+        Options::default(),
+        Box::new(|_, _, _, _| (Duration::ZERO, ProbeResult::Exit(ScriptExit::Code(7)))),
+    );
+    w.input(Input::Start);
+    w.run_until(t(10.0));
+    assert_eq!(file_rs(&w).weight, 5);
+    w.input(Input::TrackFile {
+        name: "tf",
+        value: 10,
+    });
+    assert_eq!(file_rs(&w).weight, 25);
+}
+
+#[test]
+fn file_check_failing_alone_on_reload_takes_the_server_down_with_its_script() {
+    // The file holds 1 while no FILE_CHECK follows it; a reload adds one
+    // (weight 0): keepalived's set_track_file_checkers_down takes the
+    // server down through perform_svr_state, notify_down included.
+    let before = file_conf("");
+    let mut w = World::new(&before, Options::default(), no_probes());
+    w.input(Input::Start);
+    w.input(Input::TrackFile {
+        name: "tf",
+        value: 1,
+    });
+    assert!(file_rs(&w).alive);
+    w.now = t(1.0);
+    let after = config(&file_conf("FILE_CHECK {\n track_file tf\n weight 0\n }"));
+    w.input(Input::Reload(&after));
+    assert!(!file_rs(&w).alive);
+    assert_eq!(
+        w.notifies(),
+        vec!["+0001.000000s rs-down vs=10.0.0.1:80/tcp rs=192.0.2.201:80 [/bin/down]"]
+    );
+    // The value going back to 0 brings it up.
+    w.now = t(2.0);
+    w.input(Input::TrackFile {
+        name: "tf",
+        value: 0,
+    });
+    assert!(file_rs(&w).alive);
+}

@@ -2,6 +2,7 @@
 //! IPVS table its verdicts ask for, and the sync that keeps the kernel's
 //! table in line with it.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::Options;
@@ -12,6 +13,7 @@ use crate::ipvs::{self, Sync, SyncOutput, Table};
 use crate::rng::Rng;
 use crate::time::Instant;
 use crate::trace;
+use crate::vrrp::TrackerId;
 
 /// The load-balancing half of a director.
 #[derive(Debug)]
@@ -25,6 +27,8 @@ pub struct Balancer {
     started: bool,
     /// Checking and syncing: started with a virtual server to balance.
     active: bool,
+    /// The value each `track_file` holds, as last told (FILE_CHECKs).
+    files: BTreeMap<String, i64>,
     out: Vec<Output>,
 }
 
@@ -39,6 +43,7 @@ impl Balancer {
             master: false,
             started: false,
             active: false,
+            files: BTreeMap::new(),
             out: Vec::new(),
         }
     }
@@ -111,6 +116,14 @@ impl Balancer {
                 let outs: Vec<_> = self.sync.applied(now, refused).collect();
                 self.sync_outputs(outs);
             }
+            Input::TrackerValue {
+                id: TrackerId::File(name),
+                value,
+            } => {
+                // Before the start: the value read at start-up.
+                self.files.insert(name.clone(), value);
+                self.engine_input(now, check::Input::TrackFile { name, value });
+            }
             Input::Reload { config, .. } => self.reload(now, config),
             Input::Shutdown { keep_ipvs, .. } => {
                 if self.active {
@@ -127,6 +140,7 @@ impl Balancer {
             Input::Datagram { .. }
             | Input::Message { .. }
             | Input::Link { .. }
+            | Input::AddressRemoved { .. }
             | Input::Tracker { .. }
             | Input::TrackerValue { .. } => {}
         }
@@ -141,6 +155,19 @@ impl Balancer {
         }
         self.active = true;
         self.engine = Engine::new(&self.config, Rng::new(self.opts.seed), self.opts.check);
+        // keepalived reads the tracked files before programming anything:
+        // the FILE_CHECKs start in the state their files give.
+        let files = std::mem::take(&mut self.files);
+        for (name, value) in &files {
+            self.engine_input(
+                now,
+                check::Input::TrackFile {
+                    name,
+                    value: *value,
+                },
+            );
+        }
+        self.files = files;
         // keepalived programs the services first, then starts checking.
         let want = self.desired();
         let outs: Vec<_> = self.sync.full(now, want).collect();

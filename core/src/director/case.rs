@@ -21,6 +21,8 @@
 //! at 1s advert eth0 192.0.2.151 prio 90 [vrid 51] [int 1] [v3] [pass 1111] [vips A,B] [to DST] [ttl 255]
 //! at 2s link eth0 down|up
 //! at 3s track script:NAME|file:NAME up|down
+//! at 3s file NAME 5                 # a track_file holds 5 (given before a start at the same time)
+//! at 4s addr-removed eth0 192.0.2.160 # someone deleted an address
 //! at 4s rs 192.0.2.152:80 down|up
 //! at 5s ipvs-refuse add-dest        # the next op of this kind is refused
 //! at 6s reload other.conf
@@ -84,6 +86,13 @@ pub enum Fact {
         id: TrackerId,
         /// The value it now holds.
         value: i64,
+    },
+    /// Someone else removed an address (`addr-removed DEV ADDR`).
+    AddressRemoved {
+        /// The interface.
+        dev: String,
+        /// The address.
+        addr: IpAddr,
     },
     /// A real server's state in the modelled network.
     RealServer {
@@ -269,6 +278,12 @@ fn fact(w: &[&str]) -> Result<Fact, String> {
                 .parse()
                 .map_err(|_| format!("{:?}: expected an integer value", arg(w, 2).unwrap_or("")))?,
         },
+        "addr-removed" => Fact::AddressRemoved {
+            dev: arg(w, 1)?.to_string(),
+            addr: arg(w, 2)?
+                .parse()
+                .map_err(|_| format!("{:?}: expected an address", arg(w, 2).unwrap_or("")))?,
+        },
         "rs" => Fact::RealServer {
             addr: arg(w, 1)?
                 .parse()
@@ -450,6 +465,7 @@ pub fn run(source: &dyn Source, dir: &str, case: &Case) -> Result<String, String
         let mut reloads: Vec<Arc<Config>> = Vec::new();
         let mut tracks: Vec<(TrackerId, bool)> = Vec::new();
         let mut files: Vec<(TrackerId, i64)> = Vec::new();
+        let mut removed: Vec<(String, IpAddr)> = Vec::new();
         let mut links: Vec<(String, bool)> = Vec::new();
         if next_fact == Some(now) {
             while let Some((t, f)) = facts.peek() {
@@ -499,6 +515,7 @@ pub fn run(source: &dyn Source, dir: &str, case: &Case) -> Result<String, String
                     }
                     Fact::Track { id, up } => tracks.push((id, up)),
                     Fact::File { id, value } => files.push((id, value)),
+                    Fact::AddressRemoved { dev, addr } => removed.push((dev, addr)),
                     Fact::RealServer { addr, up } => {
                         w.servers.insert(addr, up);
                     }
@@ -535,6 +552,9 @@ pub fn run(source: &dyn Source, dir: &str, case: &Case) -> Result<String, String
         for (id, value) in &files {
             inputs.push(Input::TrackerValue { id, value: *value });
         }
+        for (dev, addr) in &removed {
+            inputs.push(Input::AddressRemoved { dev, addr: *addr });
+        }
         for config in reloads {
             inputs.push(Input::Reload {
                 config,
@@ -542,10 +562,17 @@ pub fn run(source: &dyn Source, dir: &str, case: &Case) -> Result<String, String
             });
         }
         // Start and stop keep their place relative to the other facts of
-        // the instant: start first, stop last.
+        // the instant: start first, stop last; but a file's value given
+        // at the instant of the start is what the file holds when the
+        // director starts (keepalived reads its track files first; vigild
+        // hands their values in before the start).
         let (starts, stops): (Vec<_>, Vec<_>) =
             pending.into_iter().partition(|i| matches!(i, Input::Start));
-        let mut all: Vec<Input<'_>> = starts;
+        let (file_values, inputs): (Vec<_>, Vec<_>) = inputs
+            .into_iter()
+            .partition(|i| !starts.is_empty() && matches!(i, Input::TrackerValue { .. }));
+        let mut all: Vec<Input<'_>> = file_values;
+        all.extend(starts);
         all.extend(inputs);
         all.extend(stops);
         // Probes due now.

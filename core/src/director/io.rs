@@ -63,6 +63,15 @@ pub enum Input<'a> {
         /// Its value.
         value: i64,
     },
+    /// Someone else removed address `addr` from interface `dev` (the
+    /// kernel's address events; the director's own removals need not be
+    /// filtered out).
+    AddressRemoved {
+        /// The interface.
+        dev: &'a str,
+        /// The address.
+        addr: IpAddr,
+    },
     /// The VRRP side's mastership changed (only for a [`super::Balancer`]
     /// run apart from its [`super::Vrrp`]; a [`super::Director`] routes
     /// it itself).

@@ -107,7 +107,11 @@ impl Director {
     pub fn handle(&mut self, now: Instant, input: Input<'_>) -> std::vec::Drain<'_, Output> {
         let both = matches!(
             input,
-            Input::Start | Input::Timer | Input::Reload { .. } | Input::Shutdown { .. }
+            Input::Start
+                | Input::Timer
+                | Input::TrackerValue { .. }
+                | Input::Reload { .. }
+                | Input::Shutdown { .. }
         );
         let lb_only = matches!(
             input,

@@ -139,6 +139,11 @@ impl Vrrp {
                 self.act(outs);
             }
             Input::Link { iface, up } => self.link(now, iface, up),
+            Input::AddressRemoved { dev, addr } => {
+                let removed = vrrp::Input::AddressRemoved { addr, dev };
+                let outs: Vec<_> = self.router.handle(now, Event::All(removed)).collect();
+                self.act(outs);
+            }
             Input::Tracker { id, up } => {
                 self.trackers.insert(id.clone(), up);
                 let outs: Vec<_> = self

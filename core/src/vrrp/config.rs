@@ -113,6 +113,9 @@ pub struct InstanceConfig {
     pub ah_key: Option<[u8; 8]>,
     /// Addresses advertised and held while master.
     pub vips: Vec<Vip>,
+    /// Addresses (VIPs or excluded VIPs) written with `no_track`: their
+    /// removal by someone else does not move the instance.
+    pub untracked_vips: Vec<IpAddr>,
     /// `virtual_ipaddress_excluded`: held while master, not advertised.
     pub excluded_vips: Vec<Vip>,
     /// This router's address on the interface (or `unicast_src_ip`): the
@@ -171,6 +174,7 @@ impl InstanceConfig {
             auth: Auth::None,
             ah_key: None,
             vips,
+            untracked_vips: Vec::new(),
             excluded_vips: Vec::new(),
             src,
             unicast_peers: Vec::new(),

@@ -33,6 +33,8 @@ pub enum Reason {
     Shutdown,
     /// Another member of its `vrrp_sync_group` moved the group.
     SyncGroup,
+    /// One of its addresses was removed by someone else while master.
+    AddressRemoved,
 }
 
 impl Reason {
@@ -49,6 +51,7 @@ impl Reason {
             Reason::FaultCleared => "fault-cleared",
             Reason::Shutdown => "shutdown",
             Reason::SyncGroup => "sync-group",
+            Reason::AddressRemoved => "address-removed",
         }
     }
 }

@@ -131,8 +131,56 @@ impl InstanceConfig {
                 reverse: t.reverse,
             }))
             .collect();
+        // keepalived's vrrp_complete_instance: the interface of every VIP
+        // and excluded VIP is tracked unweighted (FAULT while it is down)
+        // unless the address says `no_track`; its own interface is the
+        // instance's link.
+        let vip_devs: Vec<TrackSpec> = inst
+            .virtual_ipaddress
+            .iter()
+            .chain(&inst.virtual_ipaddress_excluded)
+            .filter(|v| !v.no_track)
+            .filter_map(|v| v.dev.clone())
+            .filter(|d| *d != interface)
+            .map(|d| TrackSpec {
+                id: TrackerId::Interface(d),
+                weight: 0,
+                reverse: false,
+            })
+            .collect();
+        c.trackers = merge_interfaces(c.trackers.into_iter().chain(vip_devs));
+        c.untracked_vips = inst
+            .virtual_ipaddress
+            .iter()
+            .chain(&inst.virtual_ipaddress_excluded)
+            .filter(|v| v.no_track)
+            .map(|v| v.addr)
+            .collect();
         c
     }
+}
+
+/// keepalived's add_vrrp_to_interface: an interface tracked twice (by
+/// the instance and its sync group, or by `track_interface` and a VIP's
+/// `dev`) is one tracker; a weighted one takes the later entry's weight,
+/// an unweighted one stays unweighted.
+fn merge_interfaces(all: impl Iterator<Item = TrackSpec>) -> Vec<TrackSpec> {
+    let mut out: Vec<TrackSpec> = Vec::new();
+    for t in all {
+        let same = out
+            .iter_mut()
+            .find(|o| matches!(o.id, TrackerId::Interface(_)) && o.id == t.id);
+        match same {
+            Some(o) => {
+                if o.weight != 0 {
+                    o.weight = t.weight;
+                    o.reverse = t.reverse;
+                }
+            }
+            None => out.push(t),
+        }
+    }
+    out
 }
 
 /// The advert interval in the unit of `version` (v2 whole seconds, v3

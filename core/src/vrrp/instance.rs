@@ -228,6 +228,23 @@ impl Instance {
         self.out.drain(..)
     }
 
+    /// keepalived's set_vrrp_backup: a master leaves for BACKUP (a
+    /// priority-0 advert, its addresses removed) and waits only the skew
+    /// time before it takes over again; nothing for any other state.
+    pub fn step_down_briefly(&mut self, now: Instant) -> std::vec::Drain<'_, Output> {
+        self.step_down(now);
+        self.poll_announcer(now);
+        self.out.drain(..)
+    }
+
+    fn step_down(&mut self, now: Instant) {
+        if self.state == State::Master {
+            self.leave_master(now, State::Backup, Reason::AddressRemoved, true);
+            let skew = timers::skew(self.master_interval, self.priority);
+            self.arm_backup(now, skew, Reason::MasterDownTimeout);
+        }
+    }
+
     /// Counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
@@ -255,6 +272,7 @@ impl Instance {
             Input::Track { id, up } => self.track(now, id, up),
             Input::TrackValue { id, value } => self.track_value(now, id, value),
             Input::Link { up } => self.link(now, up),
+            Input::AddressRemoved { addr, dev } => self.address_removed(now, addr, dev),
             Input::Shutdown => self.shutdown(now),
         }
         self.poll_announcer(now);
@@ -614,6 +632,21 @@ impl Instance {
                 self.transition(State::Fault, Reason::Fault);
             }
             _ => self.set_priority(now, cause),
+        }
+    }
+
+    /// keepalived's netlink reflector: one of a master's VIPs (or
+    /// excluded VIPs) deleted from its interface, unless `no_track`.
+    fn address_removed(&mut self, now: Instant, addr: IpAddr, dev: &str) {
+        if self.state != State::Master || self.cfg.untracked_vips.contains(&addr) {
+            return;
+        }
+        let iface = self.cfg.interface.clone();
+        let ours = self
+            .all_vips()
+            .any(|v| v.addr == addr && v.dev.as_deref().unwrap_or(&iface) == dev);
+        if ours {
+            self.step_down(now);
         }
     }
 

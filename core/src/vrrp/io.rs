@@ -53,6 +53,15 @@ pub enum Input<'a> {
         /// Whether it is up.
         up: bool,
     },
+    /// Someone else removed address `addr` from `dev` (the kernel said
+    /// so): a master holding it as a VIP without `no_track` steps down and
+    /// comes back after the skew time, as keepalived does.
+    AddressRemoved {
+        /// The address.
+        addr: std::net::IpAddr,
+        /// The interface it was removed from.
+        dev: &'a str,
+    },
     /// Stop: a master sends priority 0 and releases its addresses.
     Shutdown,
 }

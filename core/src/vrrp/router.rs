@@ -179,6 +179,7 @@ impl Router {
                 }
             }
             Event::All(Input::Start) => self.start(now),
+            Event::All(input @ Input::AddressRemoved { .. }) => self.address_removed(now, input),
             Event::All(Input::Shutdown) => {
                 for i in 0..self.instances.len() {
                     self.step(now, i, Input::Shutdown);
@@ -288,6 +289,29 @@ impl Router {
                 self.notified[i] = false;
             }
             self.step(now, i, Input::Start);
+        }
+    }
+
+    /// keepalived's set_vrrp_backup for every master holding the removed
+    /// address: it steps down briefly, and so does every other master of
+    /// its sync group; the group is BACKUP without a group notify.
+    fn address_removed(&mut self, now: Instant, input: Input<'_>) {
+        for i in 0..self.instances.len() {
+            self.refresh_gate(i);
+            let before = self.instances[i].state();
+            let outs: Vec<Output> = self.instances[i].handle(now, input).collect();
+            self.emit(i, outs);
+            if before != State::Master || self.instances[i].state() != State::Backup {
+                continue;
+            }
+            let Some(g) = self.group_of[i] else { continue };
+            for m in self.groups[g].members.clone() {
+                if m != i && self.instances[m].state() == State::Master {
+                    let outs: Vec<Output> = self.instances[m].step_down_briefly(now).collect();
+                    self.emit(m, outs);
+                }
+            }
+            self.groups[g].state = State::Backup;
         }
     }
 

@@ -96,6 +96,7 @@ impl Lab {
             Input::Track { id, up } => format!("track {id} {}", if up { "up" } else { "down" }),
             Input::TrackValue { id, value } => format!("track {id} = {value}"),
             Input::Link { up } => format!("link {}", if up { "up" } else { "down" }),
+            Input::AddressRemoved { addr, dev } => format!("{addr} removed from {dev}"),
             Input::Shutdown => "shutdown".to_string(),
         };
         if !matches!(input, Input::Timer | Input::Advert { .. }) {

@@ -31,7 +31,7 @@ pub(crate) struct RawTiming {
 }
 
 /// Connection options as written.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct RawConn {
     pub(crate) connect_ip: Option<IpAddr>,
     pub(crate) connect_port: Option<u16>,
@@ -218,8 +218,10 @@ fn check_families(cx: &mut Cx<'_>, c: &RawConn, span: &Span) {
     }
 }
 
-/// One checker block, or None for a keyword that is not a checker.
-pub(crate) fn checker(cx: &mut Cx<'_>, config: &Config, node: &Node) -> Option<Option<RawChecker>> {
+/// The checkers of one checker block (none when keepalived ignores it;
+/// several for an SMTP_CHECK with `host` blocks), or None for a keyword
+/// that is not a checker.
+pub(crate) fn checker(cx: &mut Cx<'_>, config: &Config, node: &Node) -> Option<Vec<RawChecker>> {
     let kw = node.keyword.as_str();
     if !matches!(
         kw,
@@ -238,6 +240,7 @@ pub(crate) fn checker(cx: &mut Cx<'_>, config: &Config, node: &Node) -> Option<O
     cx.at_most(node, 0);
     let mut timing = RawTiming::default();
     let mut conn = RawConn::default();
+    let mut hosts: Vec<RawConn> = Vec::new();
     let span = node.span.clone();
     let children = cx.block(node);
     let raw = match kw {
@@ -300,7 +303,7 @@ pub(crate) fn checker(cx: &mut Cx<'_>, config: &Config, node: &Node) -> Option<O
                     &span,
                     format!("{kw} has no url {{ path ... }}; keepalived ignores the checker"),
                 );
-                return Some(None);
+                return Some(Vec::new());
             }
             let kind = if kw == "HTTP_GET" {
                 CheckerKind::Http(h)
@@ -343,7 +346,7 @@ pub(crate) fn checker(cx: &mut Cx<'_>, config: &Config, node: &Node) -> Option<O
                     &span,
                     "MISC_CHECK has no misc_path; keepalived ignores the checker",
                 );
-                return Some(None);
+                return Some(Vec::new());
             };
             command.user = user;
             let timeout = timeout.filter(|d: &Duration| !d.is_zero());
@@ -466,8 +469,25 @@ pub(crate) fn checker(cx: &mut Cx<'_>, config: &Config, node: &Node) -> Option<O
                             s.helo_name = h;
                         }
                     }
+                    "host" => {
+                        cx.at_most(n, 0);
+                        let mut h = RawConn::default();
+                        let mut ignored = RawTiming::default();
+                        for c in cx.block(n) {
+                            if !common(cx, c, &mut ignored, Some(&mut h)) {
+                                unhandled(cx, c, Ctx::Smtp);
+                            }
+                        }
+                        hosts.push(h);
+                    }
                     _ => unhandled(cx, n, Ctx::Smtp),
                 }
+            }
+            if !hosts.is_empty() {
+                cx.diags.warning(
+                    &span,
+                    "the SMTP_CHECK host block is deprecated; keepalived runs one checker per host (so does Vigil): define several SMTP_CHECKs instead",
+                );
             }
             Some((CheckerKind::Smtp(s), true, None))
         }
@@ -511,7 +531,7 @@ pub(crate) fn checker(cx: &mut Cx<'_>, config: &Config, node: &Node) -> Option<O
                     &span,
                     "FILE_CHECK has no track_file; keepalived ignores the checker",
                 );
-                return Some(None);
+                return Some(Vec::new());
             };
             let Some(tf) = config.track_file(&name) else {
                 cx.diags.warning(
@@ -520,7 +540,7 @@ pub(crate) fn checker(cx: &mut Cx<'_>, config: &Config, node: &Node) -> Option<O
                         "FILE_CHECK: no track_file named '{name}'; keepalived ignores the checker"
                     ),
                 );
-                return Some(None);
+                return Some(Vec::new());
             };
             let (weight, reverse) = weight.unwrap_or((tf.weight, tf.reverse));
             Some((
@@ -538,13 +558,29 @@ pub(crate) fn checker(cx: &mut Cx<'_>, config: &Config, node: &Node) -> Option<O
     if has_conn {
         check_families(cx, &conn, &span);
     }
-    Some(Some(RawChecker {
-        kind,
-        timing,
-        conn: has_conn.then_some(conn),
-        misc_timeout,
-        span,
-    }))
+    for h in &hosts {
+        check_families(cx, h, &span);
+    }
+    // keepalived's smtp_check_end_handler: the checker's own connection
+    // when it set any of it (or has no host), then one checker per host;
+    // otherwise the first host's connection is the checker's.
+    let conns = if hosts.is_empty() || conn != RawConn::default() {
+        std::iter::once(conn).chain(hosts).collect()
+    } else {
+        hosts
+    };
+    Some(
+        conns
+            .into_iter()
+            .map(|c| RawChecker {
+                kind: kind.clone(),
+                timing: timing.clone(),
+                conn: has_conn.then_some(c),
+                misc_timeout,
+                span: span.clone(),
+            })
+            .collect(),
+    )
 }
 
 fn url(cx: &mut Cx<'_>, node: &Node) -> Option<Url> {

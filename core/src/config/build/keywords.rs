@@ -132,10 +132,6 @@ impl Ctx {
                 ("regex_max_offset", "regex offsets are not supported"),
                 ("regex_stack", "regex JIT tuning is not needed"),
             ],
-            Ctx::Smtp => &[(
-                "host",
-                "the deprecated SMTP_CHECK host block is not supported; use several SMTP_CHECKs",
-            )],
             _ => &[],
         }
     }
@@ -743,6 +739,7 @@ const SMTP: &[&str] = &[
     "alpha",
     "log_all_failures",
     "helo_name",
+    "host",
 ];
 
 /// Reports a keyword the block's builder did not handle, as a warning:
