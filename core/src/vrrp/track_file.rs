@@ -4,8 +4,9 @@
 /// The value of a tracked file whose text is `text`: leading blanks, an
 /// optional sign, then decimal, `0x` hex or `0` octal digits; anything
 /// after the digits is ignored and text without digits is 0. `None` for a
-/// number outside the 32-bit range, which keepalived logs and ignores
-/// (the previous value stays). A missing file counts as 0.
+/// number outside -2^31..=2^31 (keepalived's process_track_file accepts
+/// one past `INT32_MAX`), which keepalived logs and ignores (the previous
+/// value stays). A missing file counts as 0.
 pub fn file_value(text: &str) -> Option<i64> {
     let s = text.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
     let (neg, s) = match s.as_bytes().first() {
@@ -31,7 +32,7 @@ pub fn file_value(text: &str) -> Option<i64> {
     }
     let v = i128::from_str_radix(digits, radix).unwrap_or(i128::MAX);
     let v = if neg { -v } else { v };
-    (i128::from(i32::MIN)..=i128::from(i32::MAX))
+    (i128::from(i32::MIN)..=i128::from(i32::MAX) + 1)
         .contains(&v)
         .then_some(v as i64)
 }
@@ -53,5 +54,7 @@ mod tests {
         assert_eq!(file_value("0x"), Some(0));
         assert_eq!(file_value("4294967296"), None);
         assert_eq!(file_value("-2147483648"), Some(-2147483648));
+        assert_eq!(file_value("2147483648"), Some(2147483648));
+        assert_eq!(file_value("2147483649"), None);
     }
 }
