@@ -6,6 +6,12 @@
 //! changes. keepalived watches the files with inotify; polling finds a
 //! change within [`FILE_POLL`].
 //!
+//! Each `vrrp_track_process` counts the matching processes in `/proc`
+//! every [`PROCESS_POLL`] (keepalived hears the kernel's process events;
+//! polling finds a change within [`PROCESS_POLL`]), its quorum reported as
+//! `(TrackerId::Process(NAME), Up(bool))` once it held for its
+//! `fork_delay` / `terminate_delay`.
+//!
 //! The VRRP side watches the files its instances and sync groups track
 //! ([`Trackers::apply`]); the check side, those its `FILE_CHECK`s follow
 //! ([`Trackers::apply_file_checks`]). As keepalived's VRRP and checker
@@ -16,13 +22,16 @@ use std::collections::HashMap;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use vigil_core::config::{CheckerKind, Config, TrackFile, VrrpScript};
+use vigil_core::config::{CheckerKind, Config, TrackFile, TrackProcess, VrrpScript};
 use vigil_core::vrrp::TrackerId;
 
 use crate::script::Policy;
 
 /// How often a tracked file is read.
 pub const FILE_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// How often tracked processes are counted.
+pub const PROCESS_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// What a tracker reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,10 +72,16 @@ struct Watching {
     task: JoinHandle<()>,
 }
 
+struct Counting {
+    process: TrackProcess,
+    task: JoinHandle<()>,
+}
+
 /// The running trackers.
 pub struct Trackers {
     running: HashMap<String, Running>,
     files: HashMap<String, Watching>,
+    processes: HashMap<String, Counting>,
     /// Last state reported per tracker id (absent: not yet known).
     pub states: HashMap<TrackerId, TrackState>,
     tx: mpsc::UnboundedSender<TrackChange>,
@@ -78,6 +93,7 @@ impl Trackers {
         Trackers {
             running: HashMap::new(),
             files: HashMap::new(),
+            processes: HashMap::new(),
             states: HashMap::new(),
             tx,
         }
@@ -88,6 +104,7 @@ impl Trackers {
     /// some instance tracks run (keepalived skips the others).
     pub fn apply(&mut self, cfg: &Config, policy: &Policy, reload: bool) {
         self.apply_files(cfg, reload);
+        self.apply_processes(cfg);
         let used: Vec<&VrrpScript> = cfg
             .vrrp_scripts
             .iter()
@@ -95,6 +112,10 @@ impl Trackers {
                 cfg.vrrp_instances
                     .iter()
                     .any(|i| i.track_scripts.iter().any(|t| t.name == s.name))
+                    || cfg
+                        .sync_groups
+                        .iter()
+                        .any(|g| g.track_scripts.iter().any(|t| t.name == s.name))
             })
             .collect();
         self.running.retain(|name, r| {
@@ -109,6 +130,7 @@ impl Trackers {
         self.states.retain(|id, _| match id {
             TrackerId::Script(name) => self.running.contains_key(name),
             TrackerId::File(name) => self.files.contains_key(name),
+            TrackerId::Process(name) => self.processes.contains_key(name),
             _ => true,
         });
         for s in used {
@@ -212,8 +234,57 @@ impl Trackers {
         }
     }
 
+    /// Counts the processes of every `vrrp_track_process` some instance
+    /// or sync group tracks: unchanged ones carry on with their state,
+    /// others start with the quorum counted now (keepalived reads the
+    /// process table before its instances start, without delays).
+    fn apply_processes(&mut self, cfg: &Config) {
+        let used: Vec<&TrackProcess> = cfg
+            .track_processes
+            .iter()
+            .filter(|p| {
+                cfg.vrrp_instances
+                    .iter()
+                    .any(|i| i.track_processes.iter().any(|t| t.name == p.name))
+                    || cfg
+                        .sync_groups
+                        .iter()
+                        .any(|g| g.track_processes.iter().any(|t| t.name == p.name))
+            })
+            .collect();
+        self.processes.retain(|name, c| {
+            let keep = used
+                .iter()
+                .any(|p| p.name == *name && same_but_span(*p, &c.process, |p| &mut p.span));
+            if !keep {
+                c.task.abort();
+            }
+            keep
+        });
+        for p in used {
+            if self.processes.contains_key(&p.name) {
+                continue;
+            }
+            let id = TrackerId::Process(p.name.clone());
+            let up = vigil_core::vrrp::track_process::has_quorum(p, count_processes(p));
+            self.states.insert(id.clone(), TrackState::Up(up));
+            let _ = self.tx.send((id, TrackState::Up(up)));
+            let task = tokio::spawn(count_loop(p.clone(), up, self.tx.clone()));
+            self.processes.insert(
+                p.name.clone(),
+                Counting {
+                    process: p.clone(),
+                    task,
+                },
+            );
+        }
+    }
+
     /// Stops every tracker.
     pub fn stop(&mut self) {
+        for (_, c) in self.processes.drain() {
+            c.task.abort();
+        }
         for (_, r) in self.running.drain() {
             r.task.abort();
         }
@@ -283,6 +354,79 @@ async fn watch(f: TrackFile, mut value: i64, tx: mpsc::UnboundedSender<TrackChan
             if tx.send((id.clone(), TrackState::Value(value))).is_err() {
                 return;
             }
+        }
+    }
+}
+
+/// The processes in `/proc` that count for `p` now (zombies do not).
+fn count_processes(p: &TrackProcess) -> u32 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut n = 0;
+    for e in dir.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|s| s.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // keepalived: the name between the first '(' and the next ')',
+        // then the state; a zombie does not count.
+        let stat = String::from_utf8_lossy(&stat);
+        let Some(open) = stat.find('(') else { continue };
+        let Some(close) = stat[open..].find(')').map(|c| open + c) else {
+            continue;
+        };
+        if stat[close..].as_bytes().get(2) == Some(&b'Z') {
+            continue;
+        }
+        let comm = &stat[open + 1..close];
+        let cmdline = if p.full_command {
+            std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        if vigil_core::vrrp::track_process::matches(p, comm, &cmdline) {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Counts `p`'s processes every [`PROCESS_POLL`]; a change of quorum is
+/// reported once it held for the `fork_delay` (gained) or
+/// `terminate_delay` (lost), as keepalived's timers do.
+async fn count_loop(p: TrackProcess, mut up: bool, tx: mpsc::UnboundedSender<TrackChange>) {
+    let id = TrackerId::Process(p.name.clone());
+    let mut tick = tokio::time::interval(PROCESS_POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut since: Option<tokio::time::Instant> = None;
+    loop {
+        tick.tick().await;
+        let count = count_processes(&p);
+        let now = vigil_core::vrrp::track_process::has_quorum(&p, count);
+        if now == up {
+            since = None;
+            continue;
+        }
+        let delay = if now { p.fork_delay } else { p.terminate_delay };
+        let started = *since.get_or_insert_with(tokio::time::Instant::now);
+        if started.elapsed() < delay {
+            continue;
+        }
+        since = None;
+        up = now;
+        tracing::info!(
+            "track {id} quorum {} ({count} processes)",
+            if up { "gained" } else { "lost" }
+        );
+        if tx.send((id.clone(), TrackState::Up(up))).is_err() {
+            return;
         }
     }
 }

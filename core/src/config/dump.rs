@@ -94,6 +94,45 @@ pub fn dump(config: &Config) -> String {
         }
         o.close();
     }
+    for t in &config.track_processes {
+        o.s.push('\n');
+        o.open(format!("vrrp_track_process {}", w(&t.name)));
+        let mut p = w(&t.process);
+        for a in &t.params {
+            p.push(' ');
+            p.push_str(&w(a));
+        }
+        o.line(format!("process {p}"));
+        match t.param_match {
+            ParamMatch::None => {}
+            ParamMatch::Exact => o.line("param_match"),
+            ParamMatch::Initial => o.line("param_match initial"),
+            ParamMatch::Partial => o.line("param_match partial"),
+        }
+        if t.full_command {
+            o.line("full_command");
+        }
+        if t.quorum_max != u32::MAX {
+            o.line(format!("quorum_max {}", t.quorum_max));
+        }
+        if t.quorum != 1 && t.quorum_max != 0 {
+            o.line(format!("quorum {}", t.quorum));
+        }
+        if !t.fork_delay.is_zero() {
+            o.line(format!("fork_delay {}", secs(t.fork_delay)));
+        }
+        if !t.terminate_delay.is_zero() {
+            o.line(format!("terminate_delay {}", secs(t.terminate_delay)));
+        }
+        if t.weight != 0 {
+            o.line(format!(
+                "weight {}{}",
+                t.weight,
+                if t.reverse { " reverse" } else { "" }
+            ));
+        }
+        o.close();
+    }
     for s in &config.vrrp_scripts {
         o.s.push('\n');
         o.open(format!("vrrp_script {}", w(&s.name)));
@@ -133,6 +172,7 @@ pub fn dump(config: &Config) -> String {
             &g.track_scripts,
             &g.track_files,
         );
+        track_processes(&mut o, &g.track_processes);
         notify(&mut o, &g.notify);
         let n = &config.global.notification;
         if g.smtp_alert != n.smtp_alert_vrrp.or(n.smtp_alert).unwrap_or(false) {
@@ -334,6 +374,22 @@ fn vip(v: &VirtualIp) -> String {
     s
 }
 
+fn track_processes(o: &mut Out, procs: &[TrackProcessRef]) {
+    if procs.is_empty() {
+        return;
+    }
+    o.open("track_process");
+    for t in procs {
+        o.line(format!(
+            "{} weight {}{}",
+            w(&t.name),
+            t.weight,
+            if t.reverse { " reverse" } else { "" }
+        ));
+    }
+    o.close();
+}
+
 fn tracking(o: &mut Out, ifs: &[TrackInterface], scripts: &[TrackScript], files: &[TrackFileRef]) {
     if !ifs.is_empty() {
         o.open("track_interface");
@@ -446,6 +502,7 @@ fn instance(o: &mut Out, i: &VrrpInstance, g: &GlobalDefs) {
         o.close();
     }
     tracking(o, &i.track_interfaces, &i.track_scripts, &i.track_files);
+    track_processes(o, &i.track_processes);
     if i.dont_track_primary {
         o.line("dont_track_primary");
     }

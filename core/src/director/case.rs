@@ -20,7 +20,7 @@
 //! at 0s start
 //! at 1s advert eth0 192.0.2.151 prio 90 [vrid 51] [int 1] [v3] [pass 1111] [vips A,B] [to DST] [ttl 255]
 //! at 2s link eth0 down|up
-//! at 3s track script:NAME|file:NAME up|down
+//! at 3s track script:NAME|file:NAME|process:NAME up|down
 //! at 3s file NAME 5                 # a track_file holds 5 (given before a start at the same time)
 //! at 4s addr-removed eth0 192.0.2.160 # someone deleted an address
 //! at 4s rs 192.0.2.152:80 down|up
@@ -264,8 +264,12 @@ fn fact(w: &[&str]) -> Result<Fact, String> {
                 TrackerId::Script(n.into())
             } else if let Some(n) = id.strip_prefix("file:") {
                 TrackerId::File(n.into())
+            } else if let Some(n) = id.strip_prefix("process:") {
+                TrackerId::Process(n.into())
             } else {
-                return Err(format!("{id:?}: expected script:NAME or file:NAME"));
+                return Err(format!(
+                    "{id:?}: expected script:NAME, file:NAME or process:NAME"
+                ));
             };
             Fact::Track {
                 id,

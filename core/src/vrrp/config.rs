@@ -66,15 +66,20 @@ pub enum TrackerId {
     Script(String),
     /// `track_file NAME`: a `vrrp_track_file`'s value.
     File(String),
+    /// `track_process NAME`: whether a `vrrp_track_process` has its
+    /// quorum of processes.
+    Process(String),
 }
 
 impl std::fmt::Display for TrackerId {
-    /// `if:eth1`, `script:chk_http`, `file:NAME`: one word, as traces show it.
+    /// `if:eth1`, `script:chk_http`, `file:NAME`, `process:NAME`: one
+    /// word, as traces show it.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             TrackerId::Interface(n) => write!(f, "if:{n}"),
             TrackerId::Script(n) => write!(f, "script:{n}"),
             TrackerId::File(n) => write!(f, "file:{n}"),
+            TrackerId::Process(n) => write!(f, "process:{n}"),
         }
     }
 }

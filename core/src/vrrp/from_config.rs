@@ -98,13 +98,14 @@ impl InstanceConfig {
             .sync_groups
             .iter()
             .find(|g| g.instances.contains(&inst.name));
-        let (g_ifs, g_scripts, g_files) = match group {
+        let (g_ifs, g_scripts, g_files, g_procs) = match group {
             Some(g) => (
                 g.track_interfaces.as_slice(),
                 g.track_scripts.as_slice(),
                 g.track_files.as_slice(),
+                g.track_processes.as_slice(),
             ),
-            None => (&[][..], &[][..], &[][..]),
+            None => (&[][..], &[][..], &[][..], &[][..]),
         };
         c.trackers = inst
             .track_interfaces
@@ -130,6 +131,16 @@ impl InstanceConfig {
                 weight: t.weight,
                 reverse: t.reverse,
             }))
+            .chain(
+                inst.track_processes
+                    .iter()
+                    .chain(g_procs)
+                    .map(|t| TrackSpec {
+                        id: TrackerId::Process(t.name.clone()),
+                        weight: t.weight,
+                        reverse: t.reverse,
+                    }),
+            )
             .collect();
         // keepalived's vrrp_complete_instance: the interface of every VIP
         // and excluded VIP is tracked unweighted (FAULT while it is down)

@@ -21,6 +21,7 @@ mod stats;
 mod sync;
 pub mod timers;
 mod track_file;
+pub mod track_process;
 mod validate;
 mod vip;
 

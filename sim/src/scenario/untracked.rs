@@ -25,6 +25,9 @@ pub fn untracked(who: &str, config: &Config, lane: &str) -> Vec<String> {
         for t in &i.track_interfaces {
             note(&t.span, &format!("interface {}", t.name), "up");
         }
+        for t in &i.track_processes {
+            note(&t.span, &format!("process {}", t.name), "having its quorum");
+        }
     }
     out
 }

@@ -18,6 +18,7 @@ pub(crate) enum Ctx {
     Script,
     SyncGroup,
     TrackFile,
+    TrackProcess,
     VirtualServer,
     RealServer,
     Tcp,
@@ -31,7 +32,7 @@ pub(crate) enum Ctx {
     File,
 }
 
-const ALL: [Ctx; 18] = [
+const ALL: [Ctx; 19] = [
     Ctx::Top,
     Ctx::Global,
     Ctx::Instance,
@@ -39,6 +40,7 @@ const ALL: [Ctx; 18] = [
     Ctx::Script,
     Ctx::SyncGroup,
     Ctx::TrackFile,
+    Ctx::TrackProcess,
     Ctx::VirtualServer,
     Ctx::RealServer,
     Ctx::Tcp,
@@ -63,6 +65,7 @@ impl Ctx {
             Ctx::Script => "vrrp_script",
             Ctx::SyncGroup => "vrrp_sync_group",
             Ctx::TrackFile => "track_file",
+            Ctx::TrackProcess => "vrrp_track_process",
             Ctx::VirtualServer => "virtual_server",
             Ctx::RealServer => "real_server",
             Ctx::Tcp => "TCP_CHECK",
@@ -96,6 +99,17 @@ impl Ctx {
             ],
             Ctx::SyncGroup => SYNC_GROUP,
             Ctx::TrackFile => &["file", "weight", "init_file"],
+            Ctx::TrackProcess => &[
+                "process",
+                "param_match",
+                "full_command",
+                "quorum",
+                "quorum_max",
+                "delay",
+                "terminate_delay",
+                "fork_delay",
+                "weight",
+            ],
             Ctx::VirtualServer => VIRTUAL_SERVER,
             Ctx::RealServer => REAL_SERVER,
             Ctx::Tcp | Ctx::Ping => CHECK_CONN,
@@ -144,6 +158,7 @@ const TOP: &[&str] = &[
     "vrrp_track_file",
     "vrrp_instance",
     "vrrp_sync_group",
+    "vrrp_track_process",
     "virtual_server_group",
     "virtual_server",
 ];
@@ -158,7 +173,6 @@ const TOP_IGNORED: &[(&str, &str)] = &[
     ("track_group", "track groups are not supported"),
     ("garp_group", "GARP groups are not supported"),
     ("linkbeat_interfaces", "linkbeat polling is not supported"),
-    ("vrrp_track_process", "process tracking is not supported"),
     (
         "interface_up_down_delays",
         "interface debounce is not supported",
@@ -452,6 +466,7 @@ const INSTANCE: &[&str] = &[
     "track_interface",
     "track_script",
     "track_file",
+    "track_process",
     "dont_track_primary",
     "garp_master_delay",
     "garp_master_repeat",
@@ -491,7 +506,6 @@ const INSTANCE_IGNORED: &[(&str, &str)] = &[
     ),
     ("native_ipv6", "native_ipv6 is implied by the VIPs"),
     ("vrf", "VRFs are not supported"),
-    ("track_process", "process tracking is not supported"),
     ("track_bfd", "BFD is not supported"),
     ("track_src_ip", "source address tracking is not supported"),
     ("unicast_ttl", "unicast TTL is not supported"),
@@ -531,6 +545,7 @@ const SYNC_GROUP: &[&str] = &[
     "track_interface",
     "track_script",
     "track_file",
+    "track_process",
     "notify_master",
     "notify_backup",
     "notify_fault",
@@ -541,7 +556,6 @@ const SYNC_GROUP: &[&str] = &[
 ];
 
 const SYNC_GROUP_IGNORED: &[(&str, &str)] = &[
-    ("track_process", "process tracking is not supported"),
     ("track_bfd", "BFD is not supported"),
     (
         "notify_priority_changes",

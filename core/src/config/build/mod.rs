@@ -48,6 +48,21 @@ pub(crate) fn build(nodes: &[Node], diags: &mut Diags) -> Config {
                     }
                 }
             }
+            "vrrp_track_process" => {
+                if let Some(t) = script::track_process(&mut cx, n) {
+                    if config.track_process(&t.name).is_some() {
+                        cx.diags.warning(
+                            &n.span,
+                            format!(
+                                "vrrp_track_process {} is defined twice; keepalived uses the first",
+                                t.name
+                            ),
+                        );
+                    } else {
+                        config.track_processes.push(t);
+                    }
+                }
+            }
             "virtual_server_group" => {
                 if let Some(g) = virtual_server::virtual_server_group(&mut cx, n) {
                     if config.virtual_server_group(&g.name).is_some() {
@@ -74,6 +89,7 @@ pub(crate) fn build(nodes: &[Node], diags: &mut Diags) -> Config {
                 | "vrrp_script"
                 | "track_file"
                 | "vrrp_track_file"
+                | "vrrp_track_process"
                 | "virtual_server_group" => {}
                 "vrrp_instance" => {
                     if let Some(i) = vrrp::vrrp_instance(&mut cx, &tracked, n) {

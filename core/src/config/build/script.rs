@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::super::model::{Command, ScriptUser, TrackFile, VrrpScript};
+use super::super::model::{Command, ParamMatch, ScriptUser, TrackFile, TrackProcess, VrrpScript};
 use super::super::parser::Node;
 use super::keywords::{Ctx, unhandled};
 use super::values::Cx;
@@ -128,6 +128,160 @@ pub(crate) fn vrrp_script(cx: &mut Cx<'_>, node: &Node) -> Option<VrrpScript> {
 }
 
 /// A `track_file NAME { file PATH; weight N [reverse]; init_file ... }`.
+/// A `vrrp_track_process NAME { ... }` block (vrrp_parser.c
+/// vrrp_tprocess_*): a value out of range or a second `process` is
+/// ignored with a warning, as keepalived does; a block without `process`
+/// is dropped.
+pub(crate) fn track_process(cx: &mut Cx<'_>, node: &Node) -> Option<TrackProcess> {
+    let name = block_name(cx, node)?;
+    let mut t = TrackProcess {
+        name,
+        process: String::new(),
+        params: Vec::new(),
+        param_match: ParamMatch::None,
+        full_command: false,
+        quorum: 1,
+        quorum_max: u32::MAX,
+        fork_delay: Duration::ZERO,
+        terminate_delay: Duration::ZERO,
+        weight: 0,
+        reverse: false,
+        span: node.span.clone(),
+    };
+    let mut weight_set = false;
+    for n in cx.block(node) {
+        match n.keyword.as_str() {
+            "process" => {
+                cx.no_block(n);
+                if !t.process.is_empty() {
+                    cx.diags.warning(
+                        &n.span,
+                        format!(
+                            "vrrp_track_process {}: process already set; keepalived ignores this one",
+                            t.name
+                        ),
+                    );
+                    continue;
+                }
+                let Some(p) = cx.need(n, 0, "a process name") else {
+                    continue;
+                };
+                t.process = p.text.clone();
+                t.params = n.args[1..].iter().map(|a| a.text.clone()).collect();
+                if !t.params.is_empty() {
+                    if t.param_match == ParamMatch::None {
+                        t.param_match = ParamMatch::Exact;
+                    }
+                    t.full_command = true;
+                }
+            }
+            "param_match" => {
+                cx.no_block(n);
+                cx.at_most(n, 1);
+                match n.arg(0).map(|a| a.text.as_str()) {
+                    None => t.param_match = ParamMatch::Exact,
+                    Some("initial") => t.param_match = ParamMatch::Initial,
+                    Some("partial") => t.param_match = ParamMatch::Partial,
+                    Some(o) => {
+                        cx.diags.warning(
+                            &n.args[0].span,
+                            format!(
+                                "unknown param_match '{o}' (initial or partial); keepalived ignores it"
+                            ),
+                        );
+                        continue;
+                    }
+                }
+                t.full_command = true;
+            }
+            "full_command" => {
+                cx.bare(n);
+                t.full_command = true;
+            }
+            "quorum" => {
+                if let Some(q) = cx.uint(n, 1, 65535) {
+                    if q as u32 > t.quorum_max {
+                        cx.diags.warning(
+                            &n.span,
+                            "quorum is greater than quorum_max; keepalived ignores it",
+                        );
+                    } else {
+                        t.quorum = q as u32;
+                    }
+                }
+            }
+            "quorum_max" => {
+                if let Some(q) = cx.uint(n, 0, 65535) {
+                    let q = q as u32;
+                    if (q != 0 || t.quorum > 1) && q < t.quorum {
+                        cx.diags.warning(
+                            &n.span,
+                            "quorum_max is less than quorum; keepalived ignores it",
+                        );
+                    } else {
+                        t.quorum_max = q;
+                        if q == 0 {
+                            t.quorum = 0;
+                        } else if t.quorum == 0 {
+                            t.quorum = 1;
+                        }
+                    }
+                }
+            }
+            "delay" | "terminate_delay" | "fork_delay" => {
+                if let Some(d) = cx.secs(n, Duration::from_micros(1), Duration::from_secs(3600)) {
+                    if n.keyword != "fork_delay" {
+                        t.terminate_delay = d;
+                    }
+                    if n.keyword != "terminate_delay" {
+                        t.fork_delay = d;
+                    }
+                }
+            }
+            "weight" => {
+                cx.no_block(n);
+                cx.at_most(n, 2);
+                if weight_set {
+                    cx.diags.warning(
+                        &n.span,
+                        format!(
+                            "vrrp_track_process {}: weight already set; keepalived ignores this one",
+                            t.name
+                        ),
+                    );
+                    continue;
+                }
+                if let Some(a) = cx.need(n, 0, "a weight")
+                    && let Some(w) = cx.int_arg("weight", a, -254, 254)
+                {
+                    t.weight = w as i32;
+                    weight_set = w != 0;
+                    match n.arg(1).map(|a| a.text.as_str()) {
+                        None => {}
+                        Some("reverse") => t.reverse = true,
+                        Some(o) => cx.diags.warning(
+                            &n.args[1].span,
+                            format!("unknown weight option '{o}' (only 'reverse'); keepalived ignores it"),
+                        ),
+                    }
+                }
+            }
+            _ => unhandled(cx, n, Ctx::TrackProcess),
+        }
+    }
+    if t.process.is_empty() {
+        cx.diags.warning(
+            &node.span,
+            format!(
+                "vrrp_track_process {} names no process; keepalived ignores it",
+                t.name
+            ),
+        );
+        return None;
+    }
+    Some(t)
+}
+
 pub(crate) fn track_file(cx: &mut Cx<'_>, node: &Node) -> Option<TrackFile> {
     let name = block_name(cx, node)?;
     let mut t = TrackFile {

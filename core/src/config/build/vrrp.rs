@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::super::model::{
     Authentication, Config, Family, Garp, InitialState, Notify, Scope, SyncGroup, TrackFileRef,
-    TrackInterface, TrackScript, VirtualIp, Vmac, VrrpInstance, VrrpVersion,
+    TrackInterface, TrackProcessRef, TrackScript, VirtualIp, Vmac, VrrpInstance, VrrpVersion,
 };
 use super::super::parser::Node;
 use super::super::span::Span;
@@ -111,6 +111,35 @@ fn track_scripts(cx: &mut Cx<'_>, t: &Tracked<'_>, n: &Node, out: &mut Vec<Track
             None => (script.weight, script.weight_reverse),
         };
         out.push(TrackScript {
+            name,
+            weight,
+            reverse,
+            span,
+        });
+    }
+}
+
+fn track_processes(cx: &mut Cx<'_>, t: &Tracked<'_>, n: &Node, out: &mut Vec<TrackProcessRef>) {
+    for (name, weight, reverse, span) in track_entries(cx, n) {
+        let Some(p) = t.config.track_process(&name) else {
+            cx.diags.warning(
+                &span,
+                format!(
+                    "track_process: no vrrp_track_process named '{name}'; keepalived ignores it"
+                ),
+            );
+            continue;
+        };
+        if out.iter().any(|t| t.name == name) {
+            cx.diags
+                .warning(&span, format!("duplicate track_process {name} is ignored"));
+            continue;
+        }
+        let (weight, reverse) = match weight {
+            Some(w) => (w, reverse),
+            None => (p.weight, p.reverse),
+        };
+        out.push(TrackProcessRef {
             name,
             weight,
             reverse,
@@ -387,6 +416,7 @@ pub(crate) fn vrrp_instance(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Op
         track_interfaces: Vec::new(),
         track_scripts: Vec::new(),
         track_files: Vec::new(),
+        track_processes: Vec::new(),
         dont_track_primary: false,
         garp: Garp {
             master_delay: g.garp.master_delay,
@@ -545,6 +575,7 @@ pub(crate) fn vrrp_instance(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Op
             "track_interface" => track_interfaces(cx, n, &mut i.track_interfaces),
             "track_script" => track_scripts(cx, t, n, &mut i.track_scripts),
             "track_file" => track_files(cx, t, n, &mut i.track_files),
+            "track_process" => track_processes(cx, t, n, &mut i.track_processes),
             "dont_track_primary" => {
                 cx.bare(n);
                 i.dont_track_primary = true;
@@ -888,6 +919,7 @@ pub(crate) fn sync_group(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Optio
         track_interfaces: Vec::new(),
         track_scripts: Vec::new(),
         track_files: Vec::new(),
+        track_processes: Vec::new(),
         notify: Notify::default(),
         smtp_alert: false,
         global_tracking: false,
@@ -911,6 +943,7 @@ pub(crate) fn sync_group(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Optio
             "track_interface" => track_interfaces(cx, n, &mut s.track_interfaces),
             "track_script" => track_scripts(cx, t, n, &mut s.track_scripts),
             "track_file" => track_files(cx, t, n, &mut s.track_files),
+            "track_process" => track_processes(cx, t, n, &mut s.track_processes),
             "smtp_alert" => {
                 no_mail(cx, n);
                 smtp = cx.flag(n).or(smtp);

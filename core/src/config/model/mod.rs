@@ -18,14 +18,14 @@ pub use common::{Command, Family, ScriptUser};
 pub use global::{
     GarpDefaults, GlobalDefs, LvsFlushOnStop, LvsSyncDaemon, LvsTimeouts, Notification,
 };
-pub use script::{TrackFile, VrrpScript};
+pub use script::{ParamMatch, TrackFile, TrackProcess, VrrpScript};
 pub use virtual_server::{
     Forwarding, Granularity, Protocol, Quorum, RealServer, SchedFlags, Scheduler, ServiceAddr,
     SorryServer, TunnelCsum, TunnelType, VirtualServer, VirtualServerGroup, VsgEntry,
 };
 pub use vrrp::{
     Authentication, Garp, InitialState, Notify, Scope, SyncGroup, TrackFileRef, TrackInterface,
-    TrackScript, VirtualIp, Vmac, VrrpInstance, VrrpVersion,
+    TrackProcessRef, TrackScript, VirtualIp, Vmac, VrrpInstance, VrrpVersion,
 };
 
 /// A whole keepalived configuration.
@@ -37,6 +37,8 @@ pub struct Config {
     pub vrrp_scripts: Vec<VrrpScript>,
     /// `track_file` blocks, in order.
     pub track_files: Vec<TrackFile>,
+    /// `vrrp_track_process` blocks, in order.
+    pub track_processes: Vec<TrackProcess>,
     /// `vrrp_instance` blocks, in order.
     pub vrrp_instances: Vec<VrrpInstance>,
     /// `vrrp_sync_group` blocks, in order.
@@ -66,5 +68,10 @@ impl Config {
     /// The `track_file` called `name`.
     pub fn track_file(&self, name: &str) -> Option<&TrackFile> {
         self.track_files.iter().find(|t| t.name == name)
+    }
+
+    /// The `vrrp_track_process` called `name`.
+    pub fn track_process(&self, name: &str) -> Option<&TrackProcess> {
+        self.track_processes.iter().find(|t| t.name == name)
     }
 }

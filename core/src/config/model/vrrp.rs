@@ -178,6 +178,20 @@ pub struct TrackScript {
     pub span: Span,
 }
 
+/// `track_process { NAME [weight N [reverse]] }` entry, weight resolved.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TrackProcessRef {
+    /// The `vrrp_track_process` it refers to (checked to exist).
+    pub name: String,
+    /// Priority change while the quorum holds (positive) or is lost
+    /// (negative); 0 means a lost quorum is a FAULT.
+    pub weight: i32,
+    /// `reverse`.
+    pub reverse: bool,
+    /// Where it was written.
+    pub span: Span,
+}
+
 /// `track_file { NAME [weight N [reverse]] }` entry, weight resolved.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TrackFileRef {
@@ -295,6 +309,8 @@ pub struct VrrpInstance {
     pub track_scripts: Vec<TrackScript>,
     /// `track_file`.
     pub track_files: Vec<TrackFileRef>,
+    /// `track_process`.
+    pub track_processes: Vec<TrackProcessRef>,
     /// `dont_track_primary`: ignore faults of `interface` itself.
     pub dont_track_primary: bool,
     /// Gratuitous ARP settings.
@@ -326,6 +342,8 @@ pub struct SyncGroup {
     pub track_scripts: Vec<TrackScript>,
     /// `track_file`.
     pub track_files: Vec<TrackFileRef>,
+    /// `track_process`.
+    pub track_processes: Vec<TrackProcessRef>,
     /// Notify scripts of the group.
     pub notify: Notify,
     /// `smtp_alert`.
