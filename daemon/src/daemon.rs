@@ -75,16 +75,20 @@ pub fn run(cli: Cli) -> i32 {
             tracing::info!("conf | {line}");
         }
     }
-    let run_vrrp = !cli.check_only && !cfg.vrrp_instances.is_empty();
-    let run_check = !cli.vrrp_only && !cfg.virtual_servers.is_empty();
-    if !run_vrrp && !run_check {
-        tracing::error!(
-            "configuration {} has nothing to run (no vrrp_instance{}, no virtual_server{})",
+    // keepalived starts its VRRP and checker children whatever the config
+    // holds (unless --vrrp / --check); one with nothing to run idles until
+    // a reload gives it something.
+    let run_vrrp = !cli.check_only;
+    let run_check = !cli.vrrp_only;
+    if (!run_vrrp || cfg.vrrp_instances.is_empty())
+        && (!run_check || cfg.virtual_servers.is_empty())
+    {
+        tracing::warn!(
+            "configuration {} has nothing to run (no vrrp_instance{}, no virtual_server{}); idle until a reload (SIGHUP) gives it something, as keepalived does",
             cli.use_file.display(),
             if cli.check_only { " wanted" } else { "" },
             if cli.vrrp_only { " wanted" } else { "" }
         );
-        return EXIT_CONFIG;
     }
     if !cli.no_cap_check {
         let missing = crate::caps::effective().map_or(vec!["(unknown)"], crate::caps::missing);
@@ -210,7 +214,7 @@ fn supervise(cli: &Cli, cfg: Arc<Config>, run_vrrp: bool, run_check: bool) -> i3
     }
     if run_check {
         let backend = ipvs_backend::choose();
-        if !backend.programs_kernel() {
+        if !backend.programs_kernel() && !cfg.virtual_servers.is_empty() {
             let why = ipvs_backend::kernel_ipvs().err().unwrap_or_else(|| {
                 "the kernel has IPVS but its generic-netlink family could not be opened".into()
             });
