@@ -241,27 +241,44 @@ fn supervise(cli: &Cli, cfg: Arc<Config>, run_vrrp: bool, run_check: bool) -> i3
 }
 
 async fn signals(cli: &Cli, mut cfg: Arc<Config>, sides: Sides) -> i32 {
-    let (mut term, mut int, mut hup, mut usr2) = match (
+    // Every signal keepalived 2.2.7 acts on is handled: none of them may
+    // end vigild without its graceful stop.
+    let rt = |off: i32| SignalKind::from_raw(off);
+    let (mut term, mut int, mut hup, mut usr1, mut usr2, mut json, mut clear, mut tdump) = match (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
         signal(SignalKind::hangup()),
+        signal(SignalKind::user_defined1()),
         signal(SignalKind::user_defined2()),
+        signal(rt(libc::SIGRTMIN() + 2)),
+        signal(rt(libc::SIGRTMAX() - 1)),
+        signal(rt(libc::SIGRTMAX())),
     ) {
-        (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
+        (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e), Ok(f), Ok(g), Ok(h)) => (a, b, c, d, e, f, g, h),
         _ => {
             tracing::error!("cannot install signal handlers");
             return EXIT_CONFIG;
+        }
+    };
+    let dump = |kind: vrrp_task::Dump| {
+        if let Some((tx, _)) = &sides.vrrp {
+            let _ = tx.send(vrrp_task::Command::Dump(kind));
         }
     };
     loop {
         tokio::select! {
             _ = term.recv() => break,
             _ = int.recv() => break,
+            _ = usr1.recv() => dump(vrrp_task::Dump::Data),
             _ = usr2.recv() => {
+                dump(vrrp_task::Dump::Stats);
                 if let Some((tx, _)) = &sides.check {
                     let _ = tx.send(check_task::Command::Stats);
                 }
             }
+            _ = json.recv() => dump(vrrp_task::Dump::Json),
+            _ = clear.recv() => dump(vrrp_task::Dump::StatsClear),
+            _ = tdump.recv() => tracing::info!("thread dump requested (SIGRTMAX): vigild has no thread dump; ignored"),
             _ = hup.recv() => {
                 tracing::info!("reload requested (SIGHUP): checking {}", cli.use_file.display());
                 let Some(new) = load(cli, "reload refused: ") else {

@@ -34,6 +34,11 @@ pub enum Command {
     /// Apply a new configuration; the answer says whether it was applied
     /// (an error leaves the old one running).
     Reload(Arc<Config>, oneshot::Sender<Result<(), String>>),
+    /// Write one of keepalived's dump files (`keepalived.data`,
+    /// `keepalived.stats`, `keepalived.json`) in `TMPDIR` (absolute) or
+    /// /tmp, as keepalived does on SIGUSR1, SIGUSR2, SIGRTMIN+2 and
+    /// SIGRTMAX-1 (statistics, then zeroed).
+    Dump(Dump),
     /// Stop: priority-0 adverts, VIPs removed, notify_stop; answered when
     /// done.
     Shutdown {
@@ -42,6 +47,28 @@ pub enum Command {
         /// Answered when everything is done.
         done: oneshot::Sender<()>,
     },
+}
+
+/// Which dump file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dump {
+    /// `keepalived.data` (SIGUSR1).
+    Data,
+    /// `keepalived.stats` (SIGUSR2).
+    Stats,
+    /// `keepalived.stats`, then the counters zeroed (SIGRTMAX-1).
+    StatsClear,
+    /// `keepalived.json` (SIGRTMIN+2).
+    Json,
+}
+
+/// keepalived's directory for its dump files: `TMPDIR` when it is an
+/// absolute path, else /tmp.
+pub fn dump_dir() -> std::path::PathBuf {
+    match std::env::var_os("TMPDIR") {
+        Some(d) if std::path::Path::new(&d).is_absolute() => d.into(),
+        _ => "/tmp".into(),
+    }
 }
 
 /// Interface, family and IP protocol (112, or 51 to hear IPsec-AH
@@ -338,6 +365,7 @@ impl Vrrp {
                         let r = self.reload(cfg).await;
                         let _ = reply.send(r);
                     }
+                    Some(Command::Dump(kind)) => self.dump(kind),
                     Some(Command::Shutdown { keep_vips, done }) => {
                         self.shutdown(keep_vips).await;
                         let _ = done.send(());
@@ -363,6 +391,25 @@ impl Vrrp {
                     self.act(outs).await;
                 }
             }
+        }
+    }
+
+    /// Writes the dump file `kind` asks for.
+    fn dump(&mut self, kind: Dump) {
+        let (name, text) = match kind {
+            Dump::Data => ("keepalived.data", director::dump::data(&self.director)),
+            Dump::Stats | Dump::StatsClear => {
+                ("keepalived.stats", director::dump::stats(&self.director))
+            }
+            Dump::Json => ("keepalived.json", director::dump::json(&self.director)),
+        };
+        let path = dump_dir().join(name);
+        match std::fs::write(&path, text) {
+            Ok(()) => tracing::info!("dump written: {}", path.display()),
+            Err(e) => tracing::warn!("cannot write {}: {e}", path.display()),
+        }
+        if kind == Dump::StatsClear {
+            self.director.clear_stats();
         }
     }
 

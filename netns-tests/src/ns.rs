@@ -155,7 +155,19 @@ impl Netns {
     /// Starts `cmd ARGS` in the namespace, standard output and error to
     /// `log` (appended) or discarded; killed by pid on drop.
     pub fn spawn(&self, cmd: &str, args: &[&str], log: Option<&Path>) -> Proc {
+        self.spawn_env(cmd, args, &[], log)
+    }
+
+    /// [`Netns::spawn`] with `env` added to the command's environment.
+    pub fn spawn_env(
+        &self,
+        cmd: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        log: Option<&Path>,
+    ) -> Proc {
         let mut c = self.command(cmd);
+        c.envs(env.iter().copied());
         c.args(args).stdin(Stdio::null());
         match log {
             Some(p) => {

@@ -31,6 +31,18 @@ impl Daemon {
     /// Starts it in `ns` on `conf`, pid files and log (`NAME-TAG.log`)
     /// in `dir`; panics naming the binary when it is missing.
     pub fn start(self, ns: &Netns, conf: &Path, dir: &Path, tag: &str) -> Proc {
+        self.start_env(ns, conf, dir, tag, &[])
+    }
+
+    /// [`Daemon::start`] with `env` added to its environment.
+    pub fn start_env(
+        self,
+        ns: &Netns,
+        conf: &Path,
+        dir: &Path,
+        tag: &str,
+        env: &[(&str, &str)],
+    ) -> Proc {
         let c = conf.to_str().expect("utf-8 path");
         let f = |name: &str| dir.join(format!("{}-{tag}-{name}", self.name()));
         let log = f("log");
@@ -38,7 +50,7 @@ impl Daemon {
             Daemon::Vigild => {
                 let bin = binaries::vigild().unwrap_or_else(|e| panic!("{e}"));
                 let pid = f("pid");
-                ns.spawn(
+                ns.spawn_env(
                     bin.to_str().expect("utf-8 path"),
                     &[
                         "-f",
@@ -49,13 +61,14 @@ impl Daemon {
                         "-l",
                         "-G",
                     ],
+                    env,
                     Some(&log),
                 )
             }
             Daemon::Keepalived => {
                 let bin = binaries::keepalived().unwrap_or_else(|e| panic!("{e}"));
                 let (pid, vpid) = (f("pid"), f("vrrp-pid"));
-                ns.spawn(
+                ns.spawn_env(
                     bin.to_str().expect("utf-8 path"),
                     &[
                         "--vrrp",
@@ -70,6 +83,7 @@ impl Daemon {
                         "-r",
                         vpid.to_str().expect("utf-8 path"),
                     ],
+                    env,
                     Some(&log),
                 )
             }

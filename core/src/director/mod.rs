@@ -28,6 +28,8 @@ pub mod host;
 #[cfg(feature = "serde")]
 pub mod stream;
 
+pub mod dump;
+
 mod balancer;
 mod io;
 mod vrrp_side;

@@ -92,6 +92,12 @@ impl Vrrp {
         self.last_reload
     }
 
+    /// Zeroes the instances' counters (after a statistics dump that asked
+    /// for it).
+    pub fn clear_stats(&mut self) {
+        self.router.clear_stats();
+    }
+
     /// Whether some instance is master.
     pub fn is_master(&self) -> bool {
         self.master

@@ -245,6 +245,11 @@ impl Instance {
         }
     }
 
+    /// Zeroes the counters (keepalived's SIGRTMAX-1, `--signum=STATS_CLEAR`).
+    pub fn clear_stats(&mut self) {
+        self.stats = Stats::default();
+    }
+
     /// Counters.
     pub fn stats(&self) -> &Stats {
         &self.stats

@@ -71,6 +71,11 @@ pub struct Router {
     /// Whether each instance notified since it started (keepalived's
     /// `notifies_sent`).
     notified: Vec<bool>,
+    /// Each instance's deadline as last seen, and when it was set (a
+    /// sequence number): instances due at the same instant run in the
+    /// order their timers were set, as keepalived's timer tree runs them.
+    armed: Vec<(Option<Instant>, u64)>,
+    seq: u64,
     stats: RouterStats,
     unrouted: Option<Unrouted>,
     out: Vec<(usize, Output)>,
@@ -107,8 +112,16 @@ impl Router {
             .iter()
             .map(|i| i.state() != State::Initialize)
             .collect();
+        let armed = instances
+            .iter()
+            .enumerate()
+            .map(|(n, i)| (i.next_deadline(), n as u64))
+            .collect();
+        let seq = instances.len() as u64;
         let mut r = Router {
             notified,
+            armed,
+            seq,
             instances,
             groups: built,
             group_of,
@@ -135,6 +148,14 @@ impl Router {
     /// The instance named `name`.
     pub fn instance(&self, name: &str) -> Option<&Instance> {
         self.instances.iter().find(|i| i.name() == name)
+    }
+
+    /// Zeroes every instance's counters and the router's.
+    pub fn clear_stats(&mut self) {
+        for i in &mut self.instances {
+            i.clear_stats();
+        }
+        self.stats = RouterStats::default();
     }
 
     /// Counters that belong to no instance.
@@ -172,7 +193,12 @@ impl Router {
         self.unrouted = None;
         match event {
             Event::All(Input::Timer) => {
-                for i in 0..self.instances.len() {
+                let mut due: Vec<usize> = (0..self.instances.len())
+                    .filter(|&i| self.instances[i].next_deadline().is_some_and(|d| d <= now))
+                    .collect();
+                due.sort_by_key(|&i| (self.instances[i].next_deadline(), self.armed[i].1));
+                for i in due {
+                    // An earlier one may have moved this one's timer.
                     if self.instances[i].next_deadline().is_some_and(|d| d <= now) {
                         self.step(now, i, Input::Timer);
                     }
@@ -331,6 +357,11 @@ impl Router {
     /// group is already in is dropped once it has notified (keepalived's
     /// send_instance_notifies).
     fn emit(&mut self, i: usize, outs: Vec<Output>) {
+        let d = self.instances[i].next_deadline();
+        if self.armed[i].0 != d {
+            self.armed[i] = (d, self.seq);
+            self.seq += 1;
+        }
         for o in outs {
             if let Output::Notify(n) = &o {
                 if let Some(g) = self.group_of[i]
