@@ -52,6 +52,9 @@ pub fn run(args: Args) -> ExitCode {
         for n in scenario::untracked(&d.name, &d.config, lane) {
             eprintln!("{n}");
         }
+        for n in scenario::unmodelled_checks(&d.name, &d.config) {
+            eprintln!("{n}");
+        }
     }
     let options = world::Options {
         seed: args.seed,

@@ -86,14 +86,14 @@ mod tests {
     #[test]
     fn param_match_kinds() {
         let exact = tp("sleep", &["100"], ParamMatch::Exact, true);
-        assert!(matches(&exact, "sleep", b"sleep\0100\0"));
-        assert!(!matches(&exact, "sleep", b"sleep\0100\0x\0"));
+        assert!(matches(&exact, "sleep", b"sleep\x00100\0"));
+        assert!(!matches(&exact, "sleep", b"sleep\x00100\0x\0"));
         assert!(!matches(&exact, "sleep", b"sleep\0"));
         let bare = tp("sleep", &[], ParamMatch::Exact, true);
         assert!(matches(&bare, "sleep", b"sleep\0"));
         assert!(!matches(&bare, "sleep", b"sleep\x00100\0"));
         let partial = tp("sleep", &["100"], ParamMatch::Partial, true);
-        assert!(matches(&partial, "sleep", b"sleep\0100\0x\0"));
+        assert!(matches(&partial, "sleep", b"sleep\x00100\0x\0"));
         assert!(!matches(&partial, "sleep", b"sleep\x001000\0"));
         let initial = tp("sleep", &["100"], ParamMatch::Initial, true);
         assert!(matches(&initial, "sleep", b"sleep\x001000\0"));

@@ -25,7 +25,7 @@ use std::time::Duration;
 use vigil_core::config::Config;
 
 pub use load::load;
-pub use untracked::untracked;
+pub use untracked::{unmodelled_checks, untracked};
 pub use write::to_toml;
 
 /// A position in a scenario file.

@@ -2,7 +2,7 @@
 //! for (the simulator, replay): keepalived would follow them, the lane
 //! holds each at a fixed state.
 
-use vigil_core::config::Config;
+use vigil_core::config::{CheckerKind, Config};
 
 /// One located note per `track_script`, `track_file` and
 /// `track_interface` of `config` (of node `who`); `lane` says why the
@@ -27,6 +27,42 @@ pub fn untracked(who: &str, config: &Config, lane: &str) -> Vec<String> {
         }
         for t in &i.track_processes {
             note(&t.span, &format!("process {}", t.name), "having its quorum");
+        }
+    }
+    out
+}
+
+/// One located note per checker of `config` (of node `who`) whose
+/// answer the simulated real servers cannot give: the simulator runs no
+/// scripts and no UDP, DNS or SMTP service, and has no file inputs.
+pub fn unmodelled_checks(who: &str, config: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    for vs in &config.virtual_servers {
+        for rs in &vs.real_servers {
+            for c in &rs.checkers {
+                let why = match &c.kind {
+                    CheckerKind::Misc(_) => {
+                        "the simulator runs no scripts (it counts as a script that could not start)"
+                    }
+                    CheckerKind::Udp(_) | CheckerKind::Dns(_) => {
+                        "the simulated real servers run no UDP or DNS service (it hears silence)"
+                    }
+                    CheckerKind::Smtp(_) => {
+                        "the simulated real servers run no SMTP service (the connection is reset)"
+                    }
+                    CheckerKind::File(_) => {
+                        "the simulator has no file inputs (the checker keeps its starting state)"
+                    }
+                    _ => continue,
+                };
+                out.push(format!(
+                    "{}: not judged: {who}'s {} of real server {} in {}; {why}",
+                    c.span,
+                    c.kind.keyword(),
+                    rs.addr,
+                    vs.service
+                ));
+            }
         }
     }
     out
