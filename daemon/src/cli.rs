@@ -6,8 +6,8 @@ use clap::Parser;
 
 /// Where keepalived (and so vigild) reads its configuration by default.
 pub const DEFAULT_CONFIG: &str = "/etc/keepalived/keepalived.conf";
-/// vigild's pid file when `-p` is not given.
-pub const DEFAULT_PID: &str = "/run/vigild.pid";
+/// The pid file when `-p` is not given: keepalived's, as a drop-in for it.
+pub const DEFAULT_PID: &str = "/run/keepalived.pid";
 
 /// vigild's options: keepalived's flags, with the same short and long
 /// spellings. vigild is one process, so the per-child pid files are
@@ -84,15 +84,44 @@ pub struct Cli {
     /// mastership) to this file as JSON lines, for test harnesses.
     #[arg(long = "events", value_name = "FILE")]
     pub events: Option<PathBuf>,
+    /// Print the number of the signal for keepalived's function name
+    /// (STOP, RELOAD, DATA, STATS, STATS_CLEAR, JSON) and exit.
+    #[arg(long = "signum", value_name = "SIGFUNC")]
+    pub signum: Option<String>,
     /// Skip the capability check (tests that run vigild unprivileged to see
     /// its error messages use it; nothing works without the capabilities).
     #[arg(long = "no-cap-check", hide = true)]
     pub no_cap_check: bool,
 }
 
+/// The signal keepalived 2.2.7 sends for a function name (its
+/// `get_signum`, as Debian builds it: JSON, no TDUMP).
+pub fn signum(name: &str) -> Option<i32> {
+    Some(match name {
+        "STOP" => libc::SIGTERM,
+        "RELOAD" => libc::SIGHUP,
+        "DATA" => libc::SIGUSR1,
+        "STATS" => libc::SIGUSR2,
+        "STATS_CLEAR" => libc::SIGRTMAX() - 1,
+        "JSON" => libc::SIGRTMIN() + 2,
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signal_numbers_as_keepalived_prints_them() {
+        assert_eq!(signum("STOP"), Some(15));
+        assert_eq!(signum("RELOAD"), Some(1));
+        assert_eq!(signum("DATA"), Some(10));
+        assert_eq!(signum("STATS"), Some(12));
+        assert_eq!(signum("STATS_CLEAR"), Some(63));
+        assert_eq!(signum("JSON"), Some(36));
+        assert_eq!(signum("TDUMP"), None);
+    }
 
     #[test]
     fn keepalived_spellings() {

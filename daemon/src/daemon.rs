@@ -45,6 +45,18 @@ pub fn load(cli: &Cli, context: &str) -> Option<Config> {
 
 /// Runs vigild as `cli` says; the process exit status.
 pub fn run(cli: Cli) -> i32 {
+    if let Some(name) = &cli.signum {
+        return match crate::cli::signum(name) {
+            Some(n) => {
+                println!("{n}");
+                0
+            }
+            None => {
+                eprintln!("Unknown sigfunc {name}");
+                1
+            }
+        };
+    }
     let sinks = match log::Sinks::open(
         cli.log_console || cli.config_test,
         cli.log_file.as_deref(),
@@ -127,6 +139,24 @@ pub fn run(cli: Cli) -> i32 {
     let code = supervise(&cli, Arc::new(cfg), run_vrrp, run_check);
     drop(pidfiles);
     code
+}
+
+/// Tells systemd `state` when it started vigild with a notify socket
+/// (nothing otherwise).
+fn notify(state: &[sd_notify::NotifyState<'_>]) {
+    if let Err(e) = sd_notify::notify(false, state) {
+        tracing::warn!("sd_notify: {e}");
+    }
+}
+
+/// Says READY=1 again when dropped: the end of a reload, whichever way
+/// it ended.
+struct Ready;
+
+impl Drop for Ready {
+    fn drop(&mut self) {
+        notify(&[sd_notify::NotifyState::Ready]);
+    }
 }
 
 /// Raises the soft open-file limit to the hard one: every probe in flight
@@ -260,6 +290,18 @@ async fn signals(cli: &Cli, mut cfg: Arc<Config>, sides: Sides) -> i32 {
             return EXIT_CONFIG;
         }
     };
+    // systemd (Type=notify, as Debian's keepalived.service): ready once
+    // the first configuration runs; a watchdog ping at half its period
+    // when the unit sets one.
+    notify(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status("running"),
+    ]);
+    let mut wd_usec = 0u64;
+    let watchdog = sd_notify::watchdog_enabled(false, &mut wd_usec);
+    let mut wd_tick = tokio::time::interval(std::time::Duration::from_micros(
+        (wd_usec / 2).max(1_000_000),
+    ));
     let dump = |kind: vrrp_task::Dump| {
         if let Some((tx, _)) = &sides.vrrp {
             let _ = tx.send(vrrp_task::Command::Dump(kind));
@@ -279,7 +321,14 @@ async fn signals(cli: &Cli, mut cfg: Arc<Config>, sides: Sides) -> i32 {
             _ = json.recv() => dump(vrrp_task::Dump::Json),
             _ = clear.recv() => dump(vrrp_task::Dump::StatsClear),
             _ = tdump.recv() => tracing::info!("thread dump requested (SIGRTMAX): vigild has no thread dump; ignored"),
+            _ = wd_tick.tick(), if watchdog => notify(&[sd_notify::NotifyState::Watchdog]),
             _ = hup.recv() => {
+                let mut reloading = vec![sd_notify::NotifyState::Reloading];
+                if let Ok(m) = sd_notify::NotifyState::monotonic_usec_now() {
+                    reloading.push(m);
+                }
+                notify(&reloading);
+                let _ready = Ready;
                 tracing::info!("reload requested (SIGHUP): checking {}", cli.use_file.display());
                 let Some(new) = load(cli, "reload refused: ") else {
                     tracing::error!("reload refused: {} is not accepted (above); the running configuration stays", cli.use_file.display());
@@ -310,6 +359,7 @@ async fn signals(cli: &Cli, mut cfg: Arc<Config>, sides: Sides) -> i32 {
         }
     }
     let _ = &cfg;
+    notify(&[sd_notify::NotifyState::Stopping]);
     tracing::info!("stopping");
     let Sides { vrrp, check } = sides;
     let mut joins = Vec::new();

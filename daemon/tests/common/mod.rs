@@ -26,13 +26,25 @@ impl Vigild {
     /// Starts `vigild -f CONF -p DIR/NAME.pid -n -l -G` in `ns`, its log
     /// appended to DIR/NAME.log.
     pub fn start(ns: &Netns, dir: &Path, name: &str, conf: &Path, extra: &[&str]) -> Vigild {
+        Vigild::start_env(ns, dir, name, conf, extra, &[])
+    }
+
+    /// [`Vigild::start`] with `env` added to its environment.
+    pub fn start_env(
+        ns: &Netns,
+        dir: &Path,
+        name: &str,
+        conf: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Vigild {
         let log = dir.join(format!("{name}.log"));
         let pid_file = dir.join(format!("{name}.pid"));
         let conf = conf.to_string_lossy().to_string();
         let pid = pid_file.to_string_lossy().to_string();
         let mut args = vec!["-f", &conf, "-p", &pid, "-n", "-l", "-G"];
         args.extend_from_slice(extra);
-        let proc = ns.spawn(env!("CARGO_BIN_EXE_vigild"), &args, Some(&log));
+        let proc = ns.spawn_env(env!("CARGO_BIN_EXE_vigild"), &args, env, Some(&log));
         Vigild {
             proc,
             log,
