@@ -2,7 +2,9 @@
 //! promiscuous mode, so every frame switched between ports is seen),
 //! kernel timestamps, every frame written to a pcap file as it arrives,
 //! and the frames that matter to a failover decoded on the way: VRRP
-//! adverts, gratuitous ARPs and unsolicited neighbour advertisements.
+//! adverts, gratuitous ARPs and unsolicited neighbour advertisements;
+//! then what tests ask of the adverts of one VRID: the priorities they
+//! carried, waiting for one, silence in FAULT.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -11,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use vigil_core::packet::Family;
 use vigil_core::packet::MacAddr;
@@ -183,6 +185,64 @@ impl Capture {
         &self.path
     }
 
+    /// Every VRRP advert of `vrid` seen so far, in order: when, and its
+    /// priority.
+    pub fn adverts(&self, vrid: u8) -> Vec<(SystemTime, u8)> {
+        self.observations()
+            .iter()
+            .filter_map(|o| match o.seen {
+                Seen::Advert {
+                    vrid: v, priority, ..
+                } if v == vrid => Some((o.at, priority)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The priority of the last advert of `vrid` seen so far, if any.
+    pub fn last_priority(&self, vrid: u8) -> Option<u8> {
+        self.adverts(vrid).last().map(|a| a.1)
+    }
+
+    /// Waits (up to `within`) until the last advert of `vrid` carries
+    /// `want`; an error naming what the adverts carry otherwise.
+    pub fn wait_priority(&self, vrid: u8, want: u8, within: Duration) -> Result<(), String> {
+        let end = Instant::now() + within;
+        loop {
+            let got = self.last_priority(vrid);
+            if got == Some(want) {
+                return Ok(());
+            }
+            if Instant::now() > end {
+                return Err(format!("adverts carry {got:?}, not {want}"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// After the last advert of `vrid` (priority 0), watches for `quiet`:
+    /// an error if any advert of `vrid` comes later than the burst of
+    /// priority-0 adverts sent on entering FAULT (within 500 ms of the
+    /// first).
+    pub fn stays_silent(&self, vrid: u8, quiet: Duration) -> Result<(), String> {
+        let before = self.adverts(vrid);
+        let first_zero = before.iter().rposition(|a| a.1 != 0).map_or(0, |i| i + 1);
+        let Some(&(zero_at, _)) = before.get(first_zero) else {
+            return Err("no priority-0 advert".to_string());
+        };
+        std::thread::sleep(quiet);
+        let later: Vec<u8> = self.adverts(vrid)[first_zero..]
+            .iter()
+            .filter(|a| a.0 > zero_at + Duration::from_millis(500))
+            .map(|a| a.1)
+            .collect();
+        if later.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{} adverts in FAULT: {later:?}", later.len()))
+        }
+    }
+
     /// Stops capturing; the observations (the pcap is complete).
     pub fn finish(mut self) -> Vec<Observation> {
         self.stop_now();
@@ -280,6 +340,15 @@ fn setsockopt<T>(fd: i32, level: i32, name: i32, value: &T) -> Result<(), String
     } else {
         Err(last_error(&format!("setsockopt({level}, {name})")))
     }
+}
+
+/// The priorities of `adverts` (see [`Capture::adverts`]) with repeats
+/// folded, but every priority-0 advert kept (how many a daemon sends on
+/// entering FAULT): `[100, 40, 100]`, `[100, 0, 0, 100]`.
+pub fn folded(adverts: &[(SystemTime, u8)]) -> Vec<u8> {
+    let mut v: Vec<u8> = adverts.iter().map(|a| a.1).collect();
+    v.dedup_by(|a, b| a == b && *a != 0);
+    v
 }
 
 /// Writes the pcap global header (nanosecond timestamps, Ethernet).

@@ -11,6 +11,8 @@
 //! - [`peers`]: mixed VRRP groups of vigild with keepalived or FRR's
 //!   vrrpd, both directions, and the agreement checks between them.
 //! - [`capture`]: AF_PACKET capture on the bridge, pcap, decoded adverts.
+//! - [`solo`]: one vigild or keepalived from a keepalived.conf, a pair of
+//!   them on one segment, scripts under `enable_script_security`.
 //! - [`rewrite`]: the seed's 172.17.1.0/24 moved to 192.0.2.0/24.
 //! - [`binaries`]: where vigild, keepalived, zebra and vrrpd are found.
 

@@ -482,27 +482,7 @@ impl Lab {
         check_addrs(addrs);
         let ns = Netns::new(&format!("{}-{role}", self.prefix));
         let port = format!("p{}", self.hosts.len());
-        self.bridge.ip(&[
-            "link",
-            "add",
-            &port,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            dev,
-            "netns",
-            ns.name(),
-        ]);
-        self.bridge
-            .ip(&["link", "set", &port, "master", "br0", "up"]);
-        if let Some(m) = mac {
-            ns.ip(&["link", "set", dev, "address", m]);
-        }
-        for a in addrs {
-            ns.ip(&["addr", "add", a, "dev", dev]);
-        }
-        ns.ip(&["link", "set", dev, "up"]);
+        self.plug(&ns, &port, dev, mac, addrs);
         self.hosts.push((role.to_string(), ns));
         &self.hosts.last().expect("just pushed").1
     }
@@ -512,12 +492,18 @@ impl Lab {
     /// port is `p<role-index>-<dev>`.
     pub fn add_dev(&self, role: &str, dev: &str, addrs: &[&str]) {
         check_addrs(addrs);
-        let ns = self.get(role);
         let port = format!("{}-{dev}", self.port(role));
+        self.plug(self.get(role), &port, dev, None, addrs);
+    }
+
+    /// Joins `ns` to the bridge by a veth pair: the bridge's end `port`,
+    /// up in `br0`; `ns`'s end `dev`, with MAC address `mac` when given,
+    /// holding `addrs`, up.
+    fn plug(&self, ns: &Netns, port: &str, dev: &str, mac: Option<&str>, addrs: &[&str]) {
         self.bridge.ip(&[
             "link",
             "add",
-            &port,
+            port,
             "type",
             "veth",
             "peer",
@@ -527,7 +513,10 @@ impl Lab {
             ns.name(),
         ]);
         self.bridge
-            .ip(&["link", "set", &port, "master", "br0", "up"]);
+            .ip(&["link", "set", port, "master", "br0", "up"]);
+        if let Some(m) = mac {
+            ns.ip(&["link", "set", dev, "address", m]);
+        }
         for a in addrs {
             ns.ip(&["addr", "add", a, "dev", dev]);
         }

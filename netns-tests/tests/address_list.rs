@@ -9,11 +9,10 @@
 //! in the same place whichever side it runs on. Judged by who holds each
 //! address once the change settled.
 
-use std::path::Path;
 use std::time::Duration;
 
-use vigil_netns::ns::{self, Lab};
-use vigil_netns::solo::Daemon;
+use vigil_netns::ns;
+use vigil_netns::solo::{self, Daemon, Director};
 
 const OLD: &str = "192.0.2.191";
 
@@ -29,26 +28,20 @@ fn config(priority: u8, vips: &[&str]) -> String {
 /// with `new`. Who holds each address of [OLD] + `new` afterwards, as
 /// role names.
 fn pair(master: Daemon, backup: Daemon, new: &[&str]) -> Vec<(String, Vec<String>)> {
-    let mut lab = Lab::new(&format!("al{}{}", &master.name()[..1], &backup.name()[..1]));
-    let dir = lab.dir().to_path_buf();
-    let write = |name: &str, text: String| {
-        let p = dir.join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    };
-    let cm = write("m.conf", config(150, &[OLD]));
-    let cb = write("b.conf", config(100, &[OLD]));
-    lab.host("m", &["192.0.2.51/24"]);
-    lab.host("b", &["192.0.2.52/24"]);
-    let start = |role: &str, d: Daemon, conf: &Path| d.start(lab.get(role), conf, &dir, role);
-    let mut pm = start("m", master, &cm);
-    let mut pb = start("b", backup, &cb);
+    let mut p = solo::pair(
+        "al",
+        [
+            Director::new("m", master, &["192.0.2.51/24"], config(150, &[OLD])),
+            Director::new("b", backup, &["192.0.2.52/24"], config(100, &[OLD])),
+        ],
+    );
+    let lab = &p.lab;
     let elected = ns::wait_for(Duration::from_secs(10), "m holds the address", || {
         (lab.holders(OLD) == ["m"]).then_some(())
     });
     std::thread::sleep(Duration::from_secs(1));
-    write("m.conf", config(150, new));
-    pm.signal("HUP");
+    std::fs::write(&p.confs[0], config(150, new)).unwrap();
+    p.procs[0].signal("HUP");
     // The backup drops the master's adverts and takes over after its
     // master-down interval (about 3.6 s); give both sides time to settle.
     std::thread::sleep(Duration::from_secs(9));
@@ -58,10 +51,9 @@ fn pair(master: Daemon, backup: Daemon, new: &[&str]) -> Vec<(String, Vec<String
         .iter()
         .map(|a| (a.to_string(), lab.holders(a)))
         .collect();
-    pm.kill();
-    pb.kill();
+    p.kill();
     if elected.is_err() {
-        lab.keep();
+        p.lab.keep();
     }
     held
 }

@@ -5,11 +5,10 @@
 //! each must refuse the other's, as keepalived does. Judged by who holds
 //! the VIP once the election settled, against keepalived with keepalived.
 
-use std::path::Path;
 use std::time::Duration;
 
-use vigil_netns::ns::{self, Lab};
-use vigil_netns::solo::Daemon;
+use vigil_netns::ns;
+use vigil_netns::solo::{self, Daemon, Director};
 
 const VIP: &str = "192.0.2.175";
 
@@ -24,19 +23,14 @@ fn config(priority: u8, key: &str) -> String {
 /// `high` (priority 150, key `kh`) and `low` (100, key `kl`) on one
 /// segment; who holds the VIP after the election, as (high, low).
 fn pair(high: Daemon, low: Daemon, kh: &str, kl: &str) -> (bool, bool) {
-    let mut lab = Lab::new(&format!("ah{}{}", &high.name()[..1], &low.name()[..1]));
-    let dir = lab.dir().to_path_buf();
-    let write = |name: &str, prio: u8, key: &str| {
-        let p = dir.join(name);
-        std::fs::write(&p, config(prio, key)).unwrap();
-        p
-    };
-    let (ch, cl) = (write("high.conf", 150, kh), write("low.conf", 100, kl));
-    lab.host("h", &["192.0.2.35/24"]);
-    lab.host("l", &["192.0.2.36/24"]);
-    let start = |role: &str, d: Daemon, conf: &Path| d.start(lab.get(role), conf, &dir, role);
-    let mut ph = start("h", high, &ch);
-    let mut pl = start("l", low, &cl);
+    let mut p = solo::pair(
+        "ah",
+        [
+            Director::new("h", high, &["192.0.2.35/24"], config(150, kh)),
+            Director::new("l", low, &["192.0.2.36/24"], config(100, kl)),
+        ],
+    );
+    let lab = &p.lab;
     // Both start as BACKUP; the higher wins after about 3.4 s, the lower
     // hears it from then on. Give it 6 s, then watch a few more adverts.
     std::thread::sleep(Duration::from_secs(6));
@@ -46,8 +40,7 @@ fn pair(high: Daemon, low: Daemon, kh: &str, kl: &str) -> (bool, bool) {
     });
     std::thread::sleep(Duration::from_secs(2));
     let held = (lab.get("h").has_addr(VIP), lab.get("l").has_addr(VIP));
-    ph.kill();
-    pl.kill();
+    p.kill();
     held
 }
 

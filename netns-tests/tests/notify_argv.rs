@@ -19,13 +19,12 @@
 //! Both daemons run with `enable_script_security` and `script_user root`
 //! (root's scripts, mode 0755, in directories writable by root only).
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use vigil_netns::binaries;
 use vigil_netns::ns::{self, Lab};
-use vigil_netns::solo::Daemon;
+use vigil_netns::solo::{self, Daemon, SCRIPT_SECURITY};
 
 /// The scripts, each appending `$$ NAME ARGS` to `calls`.
 const SCRIPTS: [&str; 10] = [
@@ -61,12 +60,10 @@ fn instance(name: &str, dev: &str, vrid: u8, vip: &str, s: &Path, arg: &str) -> 
     )
 }
 
-const GLOBAL: &str = "global_defs {\n    script_user root\n    enable_script_security\n}\n";
-
 /// One instance, `vi` on eth0.
 fn config_instance(s: &Path) -> String {
     format!(
-        "{GLOBAL}{}",
+        "{SCRIPT_SECURITY}{}",
         instance("vi", "eth0", 65, "192.0.2.165", s, "")
     )
 }
@@ -76,7 +73,7 @@ fn config_instance(s: &Path) -> String {
 fn config_group(s: &Path) -> String {
     let d = s.display();
     format!(
-        "{GLOBAL}vrrp_sync_group G {{\n    group {{\n        out\n        in\n    }}\n    \
+        "{SCRIPT_SECURITY}vrrp_sync_group G {{\n    group {{\n        out\n        in\n    }}\n    \
          notify_master {d}/gmaster.sh\n    notify_backup {d}/gbackup.sh\n    \
          notify_fault {d}/gfault.sh\n    notify_stop {d}/gstop.sh\n    notify {d}/gnotify.sh\n}}\n{}{}",
         instance("out", "eth0", 66, "192.0.2.166", s, "out"),
@@ -84,39 +81,20 @@ fn config_group(s: &Path) -> String {
     )
 }
 
-/// Writes the scripts into `dir/scripts` (mode 0755, the directory and
-/// the scratch directory too), each appending to `calls`.
-fn write_scripts(dir: &Path, calls: &Path) -> std::path::PathBuf {
-    let mode = |p: &Path| std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755));
-    mode(dir).unwrap();
-    let scripts = dir.join("scripts");
-    std::fs::create_dir_all(&scripts).unwrap();
-    mode(&scripts).unwrap();
+/// Writes the scripts into the script directory of `dir` (see
+/// [`solo::script_dir`]), each appending to `calls`; the directory.
+fn write_scripts(dir: &Path, calls: &Path) -> PathBuf {
+    let scripts = solo::script_dir(dir);
     for name in SCRIPTS {
-        let p = scripts.join(name);
-        std::fs::write(
-            &p,
-            format!(
+        solo::write_script(
+            &scripts.join(name),
+            &format!(
                 "#!/bin/sh\necho \"$$ ${{0##*/}} $*\" >> {}\n",
                 calls.display()
             ),
-        )
-        .unwrap();
-        mode(&p).unwrap();
+        );
     }
     scripts
-}
-
-/// The lines of a daemon's log saying it would not run a script.
-fn refusals(log: &Path) -> Vec<String> {
-    ns::log_lines(log)
-        .into_iter()
-        .filter(|l| {
-            ["disabling", "Unsafe permissions", "refused", "skipped"]
-                .iter()
-                .any(|w| l.contains(w))
-        })
-        .collect()
 }
 
 /// `lines` (`PID NAME ARGS`) in the order the daemon started them (by
@@ -221,7 +199,7 @@ fn run(
         }
     }
     p.kill();
-    let refused = refusals(&dir.join(format!("{}-a-log", imp.name())));
+    let refused = solo::refusals(&imp.log(&dir, "a"));
     if !refused.is_empty() {
         r = r.and(Err(format!("a script was refused: {refused:?}")));
     }

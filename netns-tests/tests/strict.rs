@@ -5,11 +5,10 @@
 //! Vigil must do the same, or the two reject each other's adverts and both
 //! hold the VIP. Judged by who holds the VIP once the election settled.
 
-use std::path::Path;
 use std::time::Duration;
 
-use vigil_netns::ns::{self, Lab};
-use vigil_netns::solo::Daemon;
+use vigil_netns::ns;
+use vigil_netns::solo::{self, Daemon, Director};
 
 const VIP: &str = "192.0.2.171";
 
@@ -25,19 +24,14 @@ fn config(priority: u8) -> String {
 /// `high` (priority 150) and `low` (100) on one segment; who holds the VIP
 /// after the election, as (high, low).
 fn pair(high: Daemon, low: Daemon) -> (bool, bool) {
-    let mut lab = Lab::new(&format!("st{}{}", &high.name()[..1], &low.name()[..1]));
-    let dir = lab.dir().to_path_buf();
-    let write = |name: &str, prio: u8| {
-        let p = dir.join(name);
-        std::fs::write(&p, config(prio)).unwrap();
-        p
-    };
-    let (ch, cl) = (write("high.conf", 150), write("low.conf", 100));
-    lab.host("h", &["192.0.2.31/24"]);
-    lab.host("l", &["192.0.2.32/24"]);
-    let start = |role: &str, d: Daemon, conf: &Path| d.start(lab.get(role), conf, &dir, role);
-    let mut ph = start("h", high, &ch);
-    let mut pl = start("l", low, &cl);
+    let mut p = solo::pair(
+        "st",
+        [
+            Director::new("h", high, &["192.0.2.31/24"], config(150)),
+            Director::new("l", low, &["192.0.2.32/24"], config(100)),
+        ],
+    );
+    let lab = &p.lab;
     // Both start as BACKUP (strict mode: not the owner), the higher one
     // wins after one master-down interval (about 3.4 s); give it 8 s.
     let settled = ns::wait_for(Duration::from_secs(8), "one VIP holder", || {
@@ -47,10 +41,9 @@ fn pair(high: Daemon, low: Daemon) -> (bool, bool) {
     // And it stays that way for a few more adverts.
     std::thread::sleep(Duration::from_secs(3));
     let held = (lab.get("h").has_addr(VIP), lab.get("l").has_addr(VIP));
-    ph.kill();
-    pl.kill();
+    p.kill();
     if settled.is_err() || held != (true, false) {
-        lab.keep();
+        p.lab.keep();
     }
     held
 }

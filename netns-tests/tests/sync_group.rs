@@ -8,11 +8,10 @@
 //! its `eth0` member, took neither. Judged by who holds each address
 //! after the election and again after the fault, both directions.
 
-use std::path::Path;
 use std::time::Duration;
 
 use vigil_netns::ns::{self, Lab};
-use vigil_netns::solo::Daemon;
+use vigil_netns::solo::{self, Daemon, Director};
 
 const VIP_OUT: &str = "192.0.2.181";
 const VIP_IN: &str = "198.51.100.182";
@@ -35,21 +34,24 @@ fn holders(lab: &Lab) -> (Vec<String>, Vec<String>) {
 /// `high` (priority 150) and `low` (100); who holds each address once the
 /// election settled and once `high`'s eth1 went down.
 fn pair(high: Daemon, low: Daemon) -> [(Vec<String>, Vec<String>); 2] {
-    let mut lab = Lab::new(&format!("sg{}{}", &high.name()[..1], &low.name()[..1]));
-    let dir = lab.dir().to_path_buf();
-    let write = |name: &str, prio: u8| {
-        let p = dir.join(name);
-        std::fs::write(&p, config(prio)).unwrap();
-        p
-    };
-    let (ch, cl) = (write("high.conf", 150), write("low.conf", 100));
-    lab.host("h", &["192.0.2.41/24"]);
-    lab.host("l", &["192.0.2.42/24"]);
-    lab.add_dev("h", "eth1", &["198.51.100.41/24"]);
-    lab.add_dev("l", "eth1", &["198.51.100.42/24"]);
-    let start = |role: &str, d: Daemon, conf: &Path| d.start(lab.get(role), conf, &dir, role);
-    let mut ph = start("h", high, &ch);
-    let mut pl = start("l", low, &cl);
+    let mut p = solo::pair(
+        "sg",
+        [
+            Director::new(
+                "h",
+                high,
+                &["192.0.2.41/24", "198.51.100.41/24"],
+                config(150),
+            ),
+            Director::new(
+                "l",
+                low,
+                &["192.0.2.42/24", "198.51.100.42/24"],
+                config(100),
+            ),
+        ],
+    );
+    let lab = &p.lab;
     let both_on = |role: &str| {
         let want = vec![role.to_string()];
         move |lab: &Lab| {
@@ -59,21 +61,20 @@ fn pair(high: Daemon, low: Daemon) -> [(Vec<String>, Vec<String>); 2] {
     };
     // The higher group wins after about 3.4 s.
     let first = ns::wait_for(Duration::from_secs(10), "h holds both", || {
-        both_on("h")(&lab)
+        both_on("h")(lab)
     });
     std::thread::sleep(Duration::from_secs(2));
-    let elected = holders(&lab);
+    let elected = holders(lab);
     lab.get("h").ip(&["link", "set", "eth1", "down"]);
     // The low group takes over after a skew time (priority 0 on eth0).
     let second = ns::wait_for(Duration::from_secs(10), "l holds both", || {
-        both_on("l")(&lab)
+        both_on("l")(lab)
     });
     std::thread::sleep(Duration::from_secs(3));
-    let failed_over = holders(&lab);
-    ph.kill();
-    pl.kill();
+    let failed_over = holders(lab);
+    p.kill();
     if first.is_err() || second.is_err() {
-        lab.keep();
+        p.lab.keep();
     }
     [elected, failed_over]
 }

@@ -7,46 +7,23 @@
 //! advert, then silence).
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use vigil_netns::capture::{Capture, Seen};
+use vigil_netns::capture::Capture;
 use vigil_netns::ns::{self, Lab};
 use vigil_netns::solo::Daemon;
+
+const VRID: u8 = 61;
 
 /// The config both read: priority 100, one track_file with weight 50.
 fn config(file: &Path) -> String {
     format!(
         "vrrp_track_file tf {{\n    file {}\n}}\n\
-         vrrp_instance web {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 61\n    \
+         vrrp_instance web {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {VRID}\n    \
          priority 100\n    advert_int 1\n    track_file {{\n        tf weight 50\n    }}\n    \
          virtual_ipaddress {{\n        192.0.2.161\n    }}\n}}\n",
         file.display()
     )
-}
-
-/// The priority of the last advert of VRID 61 seen so far, if any.
-fn last_priority(cap: &Capture) -> Option<u8> {
-    cap.observations().iter().rev().find_map(|o| match o.seen {
-        Seen::Advert {
-            vrid: 61, priority, ..
-        } => Some(priority),
-        _ => None,
-    })
-}
-
-/// Waits (up to `within`) until the last advert carries `want`.
-fn wait_priority(cap: &Capture, want: u8, within: Duration) -> Result<(), String> {
-    let end = Instant::now() + within;
-    loop {
-        let got = last_priority(cap);
-        if got == Some(want) {
-            return Ok(());
-        }
-        if Instant::now() > end {
-            return Err(format!("adverts carry {got:?}, not {want}"));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// Runs the sequence with `imp`; the priorities seen, or what went wrong.
@@ -62,7 +39,7 @@ fn run(imp: Daemon) -> Result<Vec<String>, String> {
         if let Some(v) = value {
             std::fs::write(&file, v).unwrap();
         }
-        let r = wait_priority(&cap, want, Duration::from_secs(8));
+        let r = cap.wait_priority(VRID, want, Duration::from_secs(8));
         log.push(format!(
             "{what}: {}",
             r.clone().err().unwrap_or(format!("prio {want}"))

@@ -8,10 +8,10 @@
 //! instance in FAULT: a priority-0 advert, then silence until `eth1` is
 //! back and the instance is master again.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
 use vigil_netns::binaries;
-use vigil_netns::capture::{Capture, Seen};
+use vigil_netns::capture::{self, Capture};
 use vigil_netns::ns::{self, Lab};
 use vigil_netns::solo::Daemon;
 
@@ -25,67 +25,6 @@ fn config(tracked: &str) -> String {
          priority 100\n    advert_int 1\n    track_interface {{\n        {tracked}\n    }}\n    \
          virtual_ipaddress {{\n        192.0.2.163\n    }}\n}}\n"
     )
-}
-
-/// Every advert of VRID seen so far, in order: when, and its priority.
-fn adverts(cap: &Capture) -> Vec<(SystemTime, u8)> {
-    cap.observations()
-        .iter()
-        .filter_map(|o| match o.seen {
-            Seen::Advert {
-                vrid: VRID,
-                priority,
-                ..
-            } => Some((o.at, priority)),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Waits (up to `within`) until the last advert carries `want`.
-fn wait_priority(cap: &Capture, want: u8, within: Duration) -> Result<(), String> {
-    let end = Instant::now() + within;
-    loop {
-        let got = adverts(cap).last().map(|a| a.1);
-        if got == Some(want) {
-            return Ok(());
-        }
-        if Instant::now() > end {
-            return Err(format!("adverts carry {got:?}, not {want}"));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// After the last advert (priority 0), watches for `quiet`: an error if
-/// any advert of VRID comes later than the burst of priority-0 adverts
-/// sent on entering FAULT (within 500 ms of the first).
-fn stays_silent(cap: &Capture, quiet: Duration) -> Result<(), String> {
-    let before = adverts(cap);
-    let first_zero = before.iter().rposition(|a| a.1 != 0).map_or(0, |i| i + 1);
-    let Some(&(zero_at, _)) = before.get(first_zero) else {
-        return Err("no priority-0 advert".to_string());
-    };
-    std::thread::sleep(quiet);
-    let later: Vec<u8> = adverts(cap)[first_zero..]
-        .iter()
-        .filter(|a| a.0 > zero_at + Duration::from_millis(500))
-        .map(|a| a.1)
-        .collect();
-    if later.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("{} adverts in FAULT: {later:?}", later.len()))
-    }
-}
-
-/// The priorities on the wire with repeats folded, but every
-/// priority-0 advert kept (how many a daemon sends on entering FAULT):
-/// [100, 40, 100].
-fn folded(all: &[(SystemTime, u8)]) -> Vec<u8> {
-    let mut v: Vec<u8> = all.iter().map(|a| a.1).collect();
-    v.dedup_by(|a, b| a == b && *a != 0);
-    v
 }
 
 /// Runs the sequence with `imp` on the config tracking `tracked`: eth1
@@ -105,9 +44,9 @@ fn run(imp: Daemon, tracked: &str, down: u8) -> Result<Vec<String>, String> {
         }
         // Alone, the instance is master after its master-down interval
         // (about 3.6 s); a tracked change is applied within a second.
-        let mut r = wait_priority(&cap, want, Duration::from_secs(8));
+        let mut r = cap.wait_priority(VRID, want, Duration::from_secs(8));
         if r.is_ok() && want == 0 {
-            r = stays_silent(&cap, Duration::from_secs(3));
+            r = cap.stays_silent(VRID, Duration::from_secs(3));
         }
         log.push(format!(
             "{what}: {}",
@@ -127,7 +66,10 @@ fn run(imp: Daemon, tracked: &str, down: u8) -> Result<Vec<String>, String> {
     std::thread::sleep(Duration::from_secs(2));
     // Read before the kill: keepalived's VRRP process outlives its parent
     // long enough to send a priority-0 advert.
-    log.push(format!("adverts: {:?}", folded(&adverts(&cap))));
+    log.push(format!(
+        "adverts: {:?}",
+        capture::folded(&cap.adverts(VRID))
+    ));
     p.kill();
     if r.is_err() {
         lab.keep();

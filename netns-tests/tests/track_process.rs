@@ -14,45 +14,22 @@
 //! silently). Tests may not run daemons in the root namespace.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use vigil_netns::capture::{Capture, Seen};
+use vigil_netns::capture::Capture;
 use vigil_netns::ns::{self, Lab, Netns, Proc};
 use vigil_netns::solo::Daemon;
+
+const VRID: u8 = 62;
 
 fn config(weighted: &str, plain: &str) -> String {
     format!(
         "vrrp_track_process w {{\n    process {weighted}\n    weight -50\n}}\n\
          vrrp_track_process p {{\n    process {plain}\n}}\n\
-         vrrp_instance web {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 62\n    \
+         vrrp_instance web {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {VRID}\n    \
          priority 100\n    advert_int 1\n    track_process {{\n        w\n        p\n    }}\n    \
          virtual_ipaddress {{\n        192.0.2.162\n    }}\n}}\n"
     )
-}
-
-/// The priority of the last advert of VRID 62 seen so far, if any.
-fn last_priority(cap: &Capture) -> Option<u8> {
-    cap.observations().iter().rev().find_map(|o| match o.seen {
-        Seen::Advert {
-            vrid: 62, priority, ..
-        } => Some(priority),
-        _ => None,
-    })
-}
-
-/// Waits (up to `within`) until the last advert carries `want`.
-fn wait_priority(cap: &Capture, want: u8, within: Duration) -> Result<(), String> {
-    let end = Instant::now() + within;
-    loop {
-        let got = last_priority(cap);
-        if got == Some(want) {
-            return Ok(());
-        }
-        if Instant::now() > end {
-            return Err(format!("adverts carry {got:?}, not {want}"));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// A copy of `sleep` called `name` in `dir`, running in `ns`.
@@ -81,7 +58,7 @@ fn run(imp: Daemon, keep: bool) -> Result<Vec<String>, String> {
     let mut d = imp.start(a, &dir.join("k.conf"), &dir, "a");
     let mut log = Vec::new();
     let mut step = |what: &str, want: u8, within: u64| {
-        let r = wait_priority(&cap, want, Duration::from_secs(within));
+        let r = cap.wait_priority(VRID, want, Duration::from_secs(within));
         log.push(format!(
             "{what}: {}",
             r.clone().err().unwrap_or(format!("prio {want}"))

@@ -13,22 +13,20 @@
 //! (the scratch directory under the sticky /tmp), and neither daemon may
 //! say it refused it.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
 use vigil_netns::binaries;
-use vigil_netns::capture::{Capture, Seen};
+use vigil_netns::capture::{self, Capture};
 use vigil_netns::ns::{self, Lab};
-use vigil_netns::solo::Daemon;
+use vigil_netns::solo::{self, Daemon, SCRIPT_SECURITY};
 
 const VRID: u8 = 64;
 
 /// The config both read: priority 100, tracking `script` with `weight`.
 fn config(script: &Path, weight: i32) -> String {
     format!(
-        "global_defs {{\n    script_user root\n    enable_script_security\n}}\n\
-         vrrp_script chk {{\n    script \"{}\"\n    interval 1\n    weight {weight}\n}}\n\
+        "{SCRIPT_SECURITY}vrrp_script chk {{\n    script \"{}\"\n    interval 1\n    weight {weight}\n}}\n\
          vrrp_instance web {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {VRID}\n    \
          priority 100\n    advert_int 1\n    track_script {{\n        chk\n    }}\n    \
          virtual_ipaddress {{\n        192.0.2.164\n    }}\n}}\n",
@@ -37,91 +35,11 @@ fn config(script: &Path, weight: i32) -> String {
 }
 
 /// Writes the check, a shell script succeeding while `flag` exists, into
-/// `dir/scripts` (mode 0755 for the directory and the script, the
-/// scratch directory too); its path.
+/// the script directory of `dir` (see [`solo::script_dir`]); its path.
 fn write_check(dir: &Path, flag: &Path) -> PathBuf {
-    let mode = |p: &Path| std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755));
-    mode(dir).unwrap();
-    let scripts = dir.join("scripts");
-    std::fs::create_dir_all(&scripts).unwrap();
-    mode(&scripts).unwrap();
-    let check = scripts.join("check.sh");
-    std::fs::write(&check, format!("#!/bin/sh\ntest -e {}\n", flag.display())).unwrap();
-    mode(&check).unwrap();
+    let check = solo::script_dir(dir).join("check.sh");
+    solo::write_script(&check, &format!("#!/bin/sh\ntest -e {}\n", flag.display()));
     check
-}
-
-/// The lines of a daemon's log saying it would not run a script.
-fn refusals(log: &Path) -> Vec<String> {
-    ns::log_lines(log)
-        .into_iter()
-        .filter(|l| {
-            ["disabling", "Unsafe permissions", "refused", "skipped"]
-                .iter()
-                .any(|w| l.contains(w))
-        })
-        .collect()
-}
-
-/// Every advert of VRID seen so far, in order: when, and its priority.
-fn adverts(cap: &Capture) -> Vec<(SystemTime, u8)> {
-    cap.observations()
-        .iter()
-        .filter_map(|o| match o.seen {
-            Seen::Advert {
-                vrid: VRID,
-                priority,
-                ..
-            } => Some((o.at, priority)),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Waits (up to `within`) until the last advert carries `want`.
-fn wait_priority(cap: &Capture, want: u8, within: Duration) -> Result<(), String> {
-    let end = Instant::now() + within;
-    loop {
-        let got = adverts(cap).last().map(|a| a.1);
-        if got == Some(want) {
-            return Ok(());
-        }
-        if Instant::now() > end {
-            return Err(format!("adverts carry {got:?}, not {want}"));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// After the last advert (priority 0), watches for `quiet`: an error if
-/// any advert of VRID comes later than the burst of priority-0 adverts
-/// sent on entering FAULT (within 500 ms of the first).
-fn stays_silent(cap: &Capture, quiet: Duration) -> Result<(), String> {
-    let before = adverts(cap);
-    let first_zero = before.iter().rposition(|a| a.1 != 0).map_or(0, |i| i + 1);
-    let Some(&(zero_at, _)) = before.get(first_zero) else {
-        return Err("no priority-0 advert".to_string());
-    };
-    std::thread::sleep(quiet);
-    let later: Vec<u8> = adverts(cap)[first_zero..]
-        .iter()
-        .filter(|a| a.0 > zero_at + Duration::from_millis(500))
-        .map(|a| a.1)
-        .collect();
-    if later.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("{} adverts in FAULT: {later:?}", later.len()))
-    }
-}
-
-/// The priorities on the wire with repeats folded, but every
-/// priority-0 advert kept (how many a daemon sends on entering FAULT):
-/// [100, 70, 100].
-fn folded(all: &[(SystemTime, u8)]) -> Vec<u8> {
-    let mut v: Vec<u8> = all.iter().map(|a| a.1).collect();
-    v.dedup_by(|a, b| a == b && *a != 0);
-    v
 }
 
 /// Runs the sequence with `imp`, the script weighing `weight`; a failing
@@ -144,9 +62,9 @@ fn run(imp: Daemon, weight: i32, failing: u8) -> Result<Vec<String>, String> {
         }
         // Alone, the instance is master after its master-down interval
         // (about 3.6 s); the check runs every second.
-        let mut r = wait_priority(&cap, want, Duration::from_secs(8));
+        let mut r = cap.wait_priority(VRID, want, Duration::from_secs(8));
         if r.is_ok() && want == 0 {
-            r = stays_silent(&cap, Duration::from_secs(3));
+            r = cap.stays_silent(VRID, Duration::from_secs(3));
         }
         log.push(format!(
             "{what}: {}",
@@ -167,9 +85,12 @@ fn run(imp: Daemon, weight: i32, failing: u8) -> Result<Vec<String>, String> {
     std::thread::sleep(Duration::from_secs(2));
     // Read before the kill: keepalived's VRRP process outlives its parent
     // long enough to send a priority-0 advert.
-    log.push(format!("adverts: {:?}", folded(&adverts(&cap))));
+    log.push(format!(
+        "adverts: {:?}",
+        capture::folded(&cap.adverts(VRID))
+    ));
     p.kill();
-    let refused = refusals(&dir.join(format!("{}-a-log", imp.name())));
+    let refused = solo::refusals(&imp.log(&dir, "a"));
     let r = r.and_then(|()| match refused.is_empty() {
         true => Ok(()),
         false => Err(format!("the script was refused: {refused:?}")),

@@ -171,8 +171,8 @@ pub fn dump(config: &Config) -> String {
             &g.track_interfaces,
             &g.track_scripts,
             &g.track_files,
+            &g.track_processes,
         );
-        track_processes(&mut o, &g.track_processes);
         notify(&mut o, &g.notify);
         let n = &config.global.notification;
         if g.smtp_alert != n.smtp_alert_vrrp.or(n.smtp_alert).unwrap_or(false) {
@@ -374,59 +374,35 @@ fn vip(v: &VirtualIp) -> String {
     s
 }
 
-fn track_processes(o: &mut Out, procs: &[TrackProcessRef]) {
-    if procs.is_empty() {
+/// The `track_*` blocks of an instance or a sync group.
+fn tracking(
+    o: &mut Out,
+    ifs: &[TrackInterface],
+    scripts: &[TrackScript],
+    files: &[TrackFileRef],
+    procs: &[TrackProcessRef],
+) {
+    track_block(o, "track_interface", ifs);
+    track_block(o, "track_script", scripts);
+    track_block(o, "track_file", files);
+    track_block(o, "track_process", procs);
+}
+
+/// Block `keyword` with a line per entry; nothing when there are none.
+fn track_block(o: &mut Out, keyword: &str, entries: &[impl TrackRef]) {
+    if entries.is_empty() {
         return;
     }
-    o.open("track_process");
-    for t in procs {
+    o.open(keyword);
+    for t in entries {
         o.line(format!(
             "{} weight {}{}",
-            w(&t.name),
-            t.weight,
-            if t.reverse { " reverse" } else { "" }
+            w(t.name()),
+            t.weight(),
+            if t.reverse() { " reverse" } else { "" }
         ));
     }
     o.close();
-}
-
-fn tracking(o: &mut Out, ifs: &[TrackInterface], scripts: &[TrackScript], files: &[TrackFileRef]) {
-    if !ifs.is_empty() {
-        o.open("track_interface");
-        for t in ifs {
-            o.line(format!(
-                "{} weight {}{}",
-                w(&t.name),
-                t.weight,
-                if t.reverse { " reverse" } else { "" }
-            ));
-        }
-        o.close();
-    }
-    if !scripts.is_empty() {
-        o.open("track_script");
-        for t in scripts {
-            o.line(format!(
-                "{} weight {}{}",
-                w(&t.name),
-                t.weight,
-                if t.reverse { " reverse" } else { "" }
-            ));
-        }
-        o.close();
-    }
-    if !files.is_empty() {
-        o.open("track_file");
-        for t in files {
-            o.line(format!(
-                "{} weight {}{}",
-                w(&t.name),
-                t.weight,
-                if t.reverse { " reverse" } else { "" }
-            ));
-        }
-        o.close();
-    }
 }
 
 fn notify(o: &mut Out, n: &Notify) {
@@ -501,8 +477,13 @@ fn instance(o: &mut Out, i: &VrrpInstance, g: &GlobalDefs) {
         }
         o.close();
     }
-    tracking(o, &i.track_interfaces, &i.track_scripts, &i.track_files);
-    track_processes(o, &i.track_processes);
+    tracking(
+        o,
+        &i.track_interfaces,
+        &i.track_scripts,
+        &i.track_files,
+        &i.track_processes,
+    );
     if i.dont_track_primary {
         o.line("dont_track_primary");
     }

@@ -157,46 +157,47 @@ pub fn data(v: &Vrrp) -> String {
                 let _ = writeln!(s, "     {p}");
             }
         }
-        for (label, pick) in [
-            ("Tracked interfaces", 0),
-            ("Tracked scripts", 1),
-            ("Tracked files", 2),
-            ("Tracked processes", 3),
-        ] {
-            let ts: Vec<_> = c
-                .trackers
-                .iter()
-                .filter(|t| {
-                    matches!(
-                        (&t.id, pick),
-                        (TrackerId::Interface(_), 0)
-                            | (TrackerId::Script(_), 1)
-                            | (TrackerId::File(_), 2)
-                            | (TrackerId::Process(_), 3)
-                    )
-                })
-                .collect();
-            if ts.is_empty() {
-                continue;
-            }
-            let _ = writeln!(s, "   {label} :");
-            for t in ts {
-                let name = match &t.id {
-                    TrackerId::Interface(n)
-                    | TrackerId::Script(n)
-                    | TrackerId::File(n)
-                    | TrackerId::Process(n) => n,
-                };
-                let _ = writeln!(
-                    s,
-                    "     {name} weight {}{}",
-                    t.weight,
-                    if t.reverse { " reverse" } else { "" }
-                );
-            }
-        }
+        trackers(&mut s, c);
     }
     s
+}
+
+/// The data dump's tracker sections, in keepalived's order: each kind's
+/// label, then `NAME weight N [reverse]` per tracker of that kind; a kind
+/// without trackers is left out.
+fn trackers(s: &mut String, c: &crate::vrrp::InstanceConfig) {
+    for label in [
+        "Tracked interfaces",
+        "Tracked scripts",
+        "Tracked files",
+        "Tracked processes",
+    ] {
+        let lines: Vec<String> = c
+            .trackers
+            .iter()
+            .filter_map(|t| {
+                let (kind, name) = tracker_kind(&t.id);
+                (kind == label).then(|| {
+                    let reverse = if t.reverse { " reverse" } else { "" };
+                    format!("     {name} weight {}{reverse}\n", t.weight)
+                })
+            })
+            .collect();
+        if !lines.is_empty() {
+            let _ = writeln!(s, "   {label} :");
+            s.push_str(&lines.concat());
+        }
+    }
+}
+
+/// The data dump's label of `id`'s kind, and the name it tracks.
+fn tracker_kind(id: &TrackerId) -> (&'static str, &str) {
+    match id {
+        TrackerId::Interface(n) => ("Tracked interfaces", n),
+        TrackerId::Script(n) => ("Tracked scripts", n),
+        TrackerId::File(n) => ("Tracked files", n),
+        TrackerId::Process(n) => ("Tracked processes", n),
+    }
 }
 
 /// The statistics (`keepalived.stats`), in keepalived's layout.

@@ -456,39 +456,9 @@ pub fn group_notify_runs(cfg: &Config, group: &str, state: NotifyState) -> Vec<R
     let Some(g) = cfg.sync_groups.iter().find(|g| g.name == group) else {
         return Vec::new();
     };
-    let nt = &g.notify;
-    let own = match state {
-        NotifyState::Master => nt.master.as_ref(),
-        NotifyState::Backup => nt.backup.as_ref(),
-        NotifyState::Fault => nt.fault.as_ref(),
-        NotifyState::Stop => nt.stop.as_ref(),
-        NotifyState::MasterRxLowerPri => None,
-    };
     let what = format!("group/{group} state={}", state.keepalived_name());
-    let stopping = state == NotifyState::Stop;
-    let mut out = Vec::new();
-    if let Some(c) = own {
-        out.push(Run {
-            command: c.clone(),
-            args: Vec::new(),
-            what: what.clone(),
-            stopping,
-        });
-    }
-    if let Some(c) = &nt.any {
-        out.push(Run {
-            command: c.clone(),
-            args: vec![
-                "GROUP".to_string(),
-                group.to_string(),
-                state.keepalived_name().to_string(),
-                "0".to_string(),
-            ],
-            what,
-            stopping,
-        });
-    }
-    out
+    let generic = generic_args("GROUP", group, state, 0);
+    state_runs(&g.notify, state, what, Some(generic))
 }
 
 /// Whether two instance configs are the same router for a reload
@@ -514,12 +484,7 @@ fn deleted_runs(cfg: &Config, n: &vrrp::Notify) -> Vec<Output> {
     };
     vec![Output::Notify(Run {
         command: c.clone(),
-        args: vec![
-            "INSTANCE".to_string(),
-            n.instance.clone(),
-            NotifyState::Fault.keepalived_name().to_string(),
-            n.priority.to_string(),
-        ],
+        args: generic_args("INSTANCE", &n.instance, NotifyState::Fault, n.priority),
         what: format!("vrrp/{} state=FAULT", n.instance),
         stopping: false,
     })]
@@ -534,40 +499,58 @@ pub fn notify_runs(cfg: &Config, n: &vrrp::Notify) -> Vec<Run> {
     let Some(inst) = cfg.vrrp_instance(&n.instance) else {
         return Vec::new();
     };
-    let nt = &inst.notify;
-    let own = match n.state {
+    let what = format!("vrrp/{} state={}", n.instance, n.state.keepalived_name());
+    let generic = (n.state != NotifyState::MasterRxLowerPri)
+        .then(|| generic_args("INSTANCE", &n.instance, n.state, n.priority));
+    state_runs(&inst.notify, n.state, what, generic)
+}
+
+/// The scripts of `nt` for entering `state`, each run named `what`: the
+/// state's own script with its configured arguments, then `notify` with
+/// `generic` appended (not run without them).
+fn state_runs(
+    nt: &crate::config::Notify,
+    state: NotifyState,
+    what: String,
+    generic: Option<Vec<String>>,
+) -> Vec<Run> {
+    let own = match state {
         NotifyState::Master => nt.master.as_ref(),
         NotifyState::Backup => nt.backup.as_ref(),
         NotifyState::Fault => nt.fault.as_ref(),
         NotifyState::Stop => nt.stop.as_ref(),
         NotifyState::MasterRxLowerPri => None,
     };
-    let what = format!("vrrp/{} state={}", n.instance, n.state.keepalived_name());
+    let stopping = state == NotifyState::Stop;
     let mut out = Vec::new();
     if let Some(c) = own {
         out.push(Run {
             command: c.clone(),
             args: Vec::new(),
             what: what.clone(),
-            stopping: n.state == NotifyState::Stop,
+            stopping,
         });
     }
-    if let Some(c) = &nt.any
-        && n.state != NotifyState::MasterRxLowerPri
-    {
+    if let (Some(c), Some(args)) = (&nt.any, generic) {
         out.push(Run {
             command: c.clone(),
-            args: vec![
-                "INSTANCE".to_string(),
-                n.instance.clone(),
-                n.state.keepalived_name().to_string(),
-                n.priority.to_string(),
-            ],
+            args,
             what,
-            stopping: n.state == NotifyState::Stop,
+            stopping,
         });
     }
     out
+}
+
+/// What keepalived appends for the generic `notify` script: `KIND NAME
+/// STATE PRIORITY` (`INSTANCE` or `GROUP`; a group's priority is 0).
+fn generic_args(kind: &str, name: &str, state: NotifyState, priority: u8) -> Vec<String> {
+    vec![
+        kind.to_string(),
+        name.to_string(),
+        state.keepalived_name().to_string(),
+        priority.to_string(),
+    ]
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::config::{GarpConfig, InitialState, InstanceConfig, TrackSpec, TrackerId};
 use super::vip::Vip;
-use crate::config::{self, Authentication, VrrpInstance, VrrpVersion};
+use crate::config::{self, Authentication, SyncGroup, TrackRef, VrrpInstance, VrrpVersion};
 use crate::packet::Family;
 use crate::packet::vrrp::{Auth, Interval};
 
@@ -98,49 +98,14 @@ impl InstanceConfig {
             .sync_groups
             .iter()
             .find(|g| g.instances.contains(&inst.name));
-        let (g_ifs, g_scripts, g_files, g_procs) = match group {
-            Some(g) => (
-                g.track_interfaces.as_slice(),
-                g.track_scripts.as_slice(),
-                g.track_files.as_slice(),
-                g.track_processes.as_slice(),
-            ),
-            None => (&[][..], &[][..], &[][..], &[][..]),
-        };
-        c.trackers = inst
-            .track_interfaces
-            .iter()
-            .chain(g_ifs)
-            .map(|t| TrackSpec {
-                id: TrackerId::Interface(t.name.clone()),
-                weight: t.weight,
-                reverse: t.reverse,
-            })
-            .chain(
-                inst.track_scripts
-                    .iter()
-                    .chain(g_scripts)
-                    .map(|t| TrackSpec {
-                        id: TrackerId::Script(t.name.clone()),
-                        weight: t.weight,
-                        reverse: t.reverse,
-                    }),
-            )
-            .chain(inst.track_files.iter().chain(g_files).map(|t| TrackSpec {
-                id: TrackerId::File(t.name.clone()),
-                weight: t.weight,
-                reverse: t.reverse,
-            }))
-            .chain(
-                inst.track_processes
-                    .iter()
-                    .chain(g_procs)
-                    .map(|t| TrackSpec {
-                        id: TrackerId::Process(t.name.clone()),
-                        weight: t.weight,
-                        reverse: t.reverse,
-                    }),
-            )
+        c.trackers = specs::<config::TrackInterface>(inst, group, TrackerId::Interface)
+            .chain(specs::<config::TrackScript>(inst, group, TrackerId::Script))
+            .chain(specs::<config::TrackFileRef>(inst, group, TrackerId::File))
+            .chain(specs::<config::TrackProcessRef>(
+                inst,
+                group,
+                TrackerId::Process,
+            ))
             .collect();
         // keepalived's vrrp_complete_instance: the interface of every VIP
         // and excluded VIP is tracked unweighted (FAULT while it is down)
@@ -169,6 +134,24 @@ impl InstanceConfig {
             .collect();
         c
     }
+}
+
+/// The trackers of kind `T` of `inst` then of its sync group `group`,
+/// each named by `id`.
+fn specs<'a, T: TrackRef + 'a>(
+    inst: &'a VrrpInstance,
+    group: Option<&'a SyncGroup>,
+    id: fn(String) -> TrackerId,
+) -> impl Iterator<Item = TrackSpec> + 'a {
+    let of_group = group.map_or(&[][..], T::of_group);
+    T::of_instance(inst)
+        .iter()
+        .chain(of_group)
+        .map(move |t| TrackSpec {
+            id: id(t.name().to_string()),
+            weight: t.weight(),
+            reverse: t.reverse(),
+        })
 }
 
 /// keepalived's add_vrrp_to_interface: an interface tracked twice (by

@@ -51,26 +51,19 @@ pub fn has_quorum(tp: &TrackProcess, count: u32) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
-    use crate::config::Span;
 
+    /// A `vrrp_track_process` as the parser builds it with every default
+    /// (the name `t`), then given `process`, `params`, `m` and `full`.
     fn tp(process: &str, params: &[&str], m: ParamMatch, full: bool) -> TrackProcess {
-        TrackProcess {
-            name: "t".into(),
-            process: process.into(),
-            params: params.iter().map(|p| p.to_string()).collect(),
-            param_match: m,
-            full_command: full,
-            quorum: 1,
-            quorum_max: u32::MAX,
-            fork_delay: Duration::ZERO,
-            terminate_delay: Duration::ZERO,
-            weight: 0,
-            reverse: false,
-            span: Span::default(),
-        }
+        let text = "vrrp_track_process t {\n process x\n}\n";
+        let p = crate::config::parse_str("t.conf", text);
+        let mut t = p.config.expect("parses").track_processes.remove(0);
+        t.process = process.into();
+        t.params = params.iter().map(|p| p.to_string()).collect();
+        t.param_match = m;
+        t.full_command = full;
+        t
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod checker;
 pub(crate) mod common;
 mod global;
 mod script;
+mod track_ref;
 mod virtual_server;
 mod vrrp;
 
@@ -19,6 +20,7 @@ pub use global::{
     GarpDefaults, GlobalDefs, LvsFlushOnStop, LvsSyncDaemon, LvsTimeouts, Notification,
 };
 pub use script::{ParamMatch, TrackFile, TrackProcess, VrrpScript};
+pub use track_ref::TrackRef;
 pub use virtual_server::{
     Forwarding, Granularity, Protocol, Quorum, RealServer, SchedFlags, Scheduler, ServiceAddr,
     SorryServer, TunnelCsum, TunnelType, VirtualServer, VirtualServerGroup, VsgEntry,
