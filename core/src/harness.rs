@@ -42,6 +42,12 @@ pub enum Event {
         /// Why the first failing request of that second failed.
         reason: Option<String>,
     },
+    /// A notify script was called (component `notify`): the simulator
+    /// records the call instead of running it.
+    Notify {
+        /// Program then arguments, as keepalived passes them.
+        argv: Vec<String>,
+    },
 }
 
 impl fmt::Display for Event {
@@ -78,6 +84,10 @@ impl fmt::Display for Event {
                     .field("ok", ok)
                     .field("failed", failed)
                     .opt("reason", reason.as_ref());
+            }
+            Event::Notify { argv } => {
+                f.write_str("notify run")?;
+                Fields::new(f).field("argv", argv.join(" "));
             }
         }
         Ok(())

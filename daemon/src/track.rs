@@ -105,19 +105,7 @@ impl Trackers {
     pub fn apply(&mut self, cfg: &Config, policy: &Policy, reload: bool) {
         self.apply_files(cfg, reload);
         self.apply_processes(cfg);
-        let used: Vec<&VrrpScript> = cfg
-            .vrrp_scripts
-            .iter()
-            .filter(|s| {
-                cfg.vrrp_instances
-                    .iter()
-                    .any(|i| i.track_scripts.iter().any(|t| t.name == s.name))
-                    || cfg
-                        .sync_groups
-                        .iter()
-                        .any(|g| g.track_scripts.iter().any(|t| t.name == s.name))
-            })
-            .collect();
+        let used = vigil_core::director::tracked::scripts(cfg);
         self.running.retain(|name, r| {
             let keep = used
                 .iter()
@@ -168,20 +156,7 @@ impl Trackers {
     /// unchanged ones carry on, others start with their value read now
     /// (after `init_file`, which a reload does not overwrite).
     fn apply_files(&mut self, cfg: &Config, reload: bool) {
-        let used: Vec<&TrackFile> = cfg
-            .track_files
-            .iter()
-            .filter(|f| {
-                cfg.vrrp_instances
-                    .iter()
-                    .any(|i| i.track_files.iter().any(|t| t.name == f.name))
-                    || cfg
-                        .sync_groups
-                        .iter()
-                        .any(|g| g.track_files.iter().any(|t| t.name == f.name))
-            })
-            .collect();
-        self.watch_files(used, reload);
+        self.watch_files(vigil_core::director::tracked::files(cfg), reload);
     }
 
     /// Watches the `track_file`s some `FILE_CHECK` follows (the check
@@ -239,19 +214,7 @@ impl Trackers {
     /// others start with the quorum counted now (keepalived reads the
     /// process table before its instances start, without delays).
     fn apply_processes(&mut self, cfg: &Config) {
-        let used: Vec<&TrackProcess> = cfg
-            .track_processes
-            .iter()
-            .filter(|p| {
-                cfg.vrrp_instances
-                    .iter()
-                    .any(|i| i.track_processes.iter().any(|t| t.name == p.name))
-                    || cfg
-                        .sync_groups
-                        .iter()
-                        .any(|g| g.track_processes.iter().any(|t| t.name == p.name))
-            })
-            .collect();
+        let used = vigil_core::director::tracked::processes(cfg);
         self.processes.retain(|name, c| {
             let keep = used
                 .iter()
@@ -398,29 +361,21 @@ fn count_processes(p: &TrackProcess) -> u32 {
     n
 }
 
-/// Counts `p`'s processes every [`PROCESS_POLL`]; a change of quorum is
-/// reported once it held for the `fork_delay` (gained) or
-/// `terminate_delay` (lost), as keepalived's timers do.
-async fn count_loop(p: TrackProcess, mut up: bool, tx: mpsc::UnboundedSender<TrackChange>) {
+/// Counts `p`'s processes every [`PROCESS_POLL`]; core's
+/// [`QuorumDelay`](vigil_core::vrrp::QuorumDelay) decides when a change
+/// of quorum is reported (after `fork_delay` / `terminate_delay`).
+async fn count_loop(p: TrackProcess, up: bool, tx: mpsc::UnboundedSender<TrackChange>) {
     let id = TrackerId::Process(p.name.clone());
+    let clock = crate::clock::Clock::start();
+    let mut quorum = vigil_core::vrrp::QuorumDelay::new(&p, up);
     let mut tick = tokio::time::interval(PROCESS_POLL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut since: Option<tokio::time::Instant> = None;
     loop {
         tick.tick().await;
         let count = count_processes(&p);
-        let now = vigil_core::vrrp::track_process::has_quorum(&p, count);
-        if now == up {
-            since = None;
+        let Some(up) = quorum.observe(&p, clock.now(), count) else {
             continue;
-        }
-        let delay = if now { p.fork_delay } else { p.terminate_delay };
-        let started = *since.get_or_insert_with(tokio::time::Instant::now);
-        if started.elapsed() < delay {
-            continue;
-        }
-        since = None;
-        up = now;
+        };
         tracing::info!(
             "track {id} quorum {} ({count} processes)",
             if up { "gained" } else { "lost" }
@@ -431,39 +386,27 @@ async fn count_loop(p: TrackProcess, mut up: bool, tx: mpsc::UnboundedSender<Tra
     }
 }
 
+/// Runs `s` every `interval`; core's
+/// [`ScriptVerdict`](vigil_core::vrrp::ScriptVerdict) counts the results
+/// (rise, fall, the first result) and says when the verdict changes.
 async fn run(s: VrrpScript, policy: Policy, tx: mpsc::UnboundedSender<TrackChange>) {
     let id = TrackerId::Script(s.name.clone());
-    let mut up = !s.init_fail;
-    let (mut ok_run, mut fail_run) = (0u32, 0u32);
+    let mut verdict = vigil_core::vrrp::ScriptVerdict::new(&s);
     let mut tick = tokio::time::interval(s.interval.max(std::time::Duration::from_millis(10)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         let outcome = policy.run(&s.command, &[], s.timeout).await;
         tracing::debug!("vrrp_script {} result={outcome}", s.name);
-        if outcome.success() {
-            ok_run += 1;
-            fail_run = 0;
-        } else {
-            fail_run += 1;
-            ok_run = 0;
-        }
-        let next = if !up && ok_run >= s.rise.max(1) {
-            true
-        } else if up && fail_run >= s.fall.max(1) {
-            false
-        } else {
-            up
+        let Some(up) = verdict.run(outcome.success()) else {
+            continue;
         };
-        if next != up {
-            up = next;
-            tracing::info!(
-                "track {id} {} result={outcome}",
-                if up { "up" } else { "down" }
-            );
-            if tx.send((id.clone(), TrackState::Up(up))).is_err() {
-                return;
-            }
+        tracing::info!(
+            "track {id} {} result={outcome}",
+            if up { "up" } else { "down" }
+        );
+        if tx.send((id.clone(), TrackState::Up(up))).is_err() {
+            return;
         }
     }
 }

@@ -25,6 +25,11 @@ fn bad_values() {
 }
 
 #[test]
+fn bad_trackers() {
+    insta::assert_snapshot!(errors("bad-trackers"));
+}
+
+#[test]
 fn broken_config() {
     insta::assert_snapshot!(errors("broken-config"));
 }

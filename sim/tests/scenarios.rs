@@ -52,6 +52,10 @@ scenario_test!(both_down, "scenarios/both-down/scenario.toml");
 scenario_test!(vrrp3_fast, "scenarios/vrrp3-fast/scenario.toml");
 scenario_test!(unicast, "scenarios/unicast/scenario.toml");
 scenario_test!(equal_priority, "scenarios/equal-priority/scenario.toml");
+scenario_test!(track_script, "scenarios/track-script/scenario.toml");
+scenario_test!(track_process, "scenarios/track-process/scenario.toml");
+scenario_test!(checks, "scenarios/checks/scenario.toml");
+scenario_test!(sync_group, "scenarios/sync-group/scenario.toml");
 
 /// Other seeds change jitter and check phases, not the outcome: every
 /// seed passes the seed scenario's expectations.

@@ -135,6 +135,38 @@ max = "5s"
 [[expect]]
 check = "success-ratio"
 min = 0.0
+
+[[expect]]
+check = "master"
+node = "lb1"
+instance = "apache"
+at = "5s"
+
+[[expect]]
+check = "state"
+node = "lb1"
+instance = "apache"
+state = "backup"
+at = "5s"
+
+[[expect]]
+check = "priority"
+node = "lb1"
+instance = "apache"
+value = 100
+at = "5s"
+
+[[expect]]
+check = "notify"
+node = "lb1"
+argv = ["/bin/true"]
+
+[[expect]]
+check = "in-table"
+server = "rs1"
+at = "5s"
+weight = 0
+on = "backup"
 "#,
     );
     assert_eq!(
@@ -146,6 +178,11 @@ min = 0.0
             (false, "no VRRP state recorded".to_string()),
             (false, "no failover seen".to_string()),
             (false, "no request in the window".to_string()),
+            (false, "masters none".to_string()),
+            (false, "no state recorded".to_string()),
+            (false, "no priority recorded".to_string()),
+            (false, "no notify call in the window".to_string()),
+            (false, "no backup with a table (masters none)".to_string()),
         ]
     );
 }

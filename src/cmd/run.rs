@@ -47,9 +47,11 @@ pub fn run(args: Args) -> ExitCode {
     for w in &s.warnings {
         eprintln!("{w}");
     }
+    // Trackers follow the timeline's script, file, process and link
+    // actions; what the simulated network or real servers run in a
+    // simpler shape is said.
     for d in &s.directors {
-        let lane = "the simulator has no tracker inputs";
-        for n in scenario::untracked(&d.name, &d.config, lane) {
+        for n in scenario::unmodelled_network(&d.name, &d.config) {
             eprintln!("{n}");
         }
         for n in scenario::unmodelled_checks(&d.name, &d.config) {

@@ -117,10 +117,7 @@ struct Check {
 
 impl Check {
     fn new(ch: &Checker, rs: &RealServer, ha_suspend: bool, ext: Extensions) -> Option<Check> {
-        let dst = ch
-            .conn
-            .as_ref()
-            .map_or(rs.addr, |c| SocketAddr::new(c.connect_ip, c.connect_port));
+        let dst = super::probe::destination(ch, rs);
         let remote = match &ch.conn {
             Some(c) => ProbeTarget::Remote {
                 dst,

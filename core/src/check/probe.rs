@@ -51,6 +51,14 @@ pub enum ProbeTarget {
     Local,
 }
 
+/// Where checker `ch` of real server `rs` sends its probes:
+/// `connect_ip`:`connect_port` when given, else the real server itself.
+pub fn destination(ch: &crate::config::Checker, rs: &crate::config::RealServer) -> SocketAddr {
+    ch.conn
+        .as_ref()
+        .map_or(rs.addr, |c| SocketAddr::new(c.connect_ip, c.connect_port))
+}
+
 impl ProbeTarget {
     /// The destination, for remote probes.
     pub fn dst(&self) -> Option<SocketAddr> {

@@ -27,6 +27,7 @@ pub mod case;
 pub mod host;
 #[cfg(feature = "serde")]
 pub mod stream;
+pub mod tracked;
 
 pub mod dump;
 

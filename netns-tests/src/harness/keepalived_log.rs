@@ -34,6 +34,9 @@ struct Inst {
     vips_set: bool,
     /// GARPs were sent since it last became master.
     announced: bool,
+    /// Its effective priority, as the last `Changing effective priority`
+    /// line said (the configured one before any).
+    effective: u8,
 }
 
 /// Reads one keepalived process's log, line by line.
@@ -115,6 +118,7 @@ impl KeepalivedLog {
             instances: instances
                 .into_iter()
                 .map(|info| {
+                    let effective = info.priority;
                     (
                         info.name.clone(),
                         Inst {
@@ -123,6 +127,7 @@ impl KeepalivedLog {
                             pending: None,
                             vips_set: false,
                             announced: false,
+                            effective,
                         },
                     )
                 })
@@ -151,7 +156,7 @@ impl KeepalivedLog {
                 kind,
             })]
         };
-        let prio = inst.info.priority;
+        let prio = inst.effective;
         let go = |inst: &mut Inst, to: State, reason: Reason| {
             let from = inst.state;
             inst.state = to;
@@ -201,6 +206,20 @@ impl KeepalivedLog {
                     addrs: inst.info.vips.clone(),
                 })
             }
+            w if w.starts_with("Changing effective priority from ") => {
+                let mut n = w["Changing effective priority from ".len()..]
+                    .split(" to ")
+                    .map(|x| x.trim().parse::<u8>().ok());
+                let (Some(Some(from)), Some(Some(to))) = (n.next(), n.next()) else {
+                    return Vec::new();
+                };
+                inst.effective = to;
+                ev(EventKind::Priority {
+                    from,
+                    to,
+                    cause: String::new(),
+                })
+            }
             w if w.starts_with("received lower priority") && w.ends_with("- discarding") => {
                 inst.pending = Some(Reason::Preempt);
                 Vec::new()
@@ -243,7 +262,7 @@ impl KeepalivedLog {
                         from,
                         to: State::Initialize,
                         reason: Reason::Shutdown,
-                        priority: inst.info.priority,
+                        priority: inst.effective,
                     },
                 }));
             }
@@ -346,6 +365,31 @@ mod tests {
             "vrrp/apache state from=backup to=initialize reason=shutdown prio=90"
         );
         assert_eq!(message("no date here"), "no date here");
+    }
+
+    /// keepalived says when a tracker moves the effective priority; the
+    /// transitions after it carry the new one.
+    #[test]
+    fn effective_priority_changes_are_followed() {
+        let mut p = parser();
+        let got = run(
+            &mut p,
+            &[
+                "(apache) Entering BACKUP STATE (init)",
+                "(apache) Changing effective priority from 90 to 70",
+                "(apache) Changing effective priority from 70 to nonsense",
+                "(apache) Receive advertisement timeout",
+                "(apache) Entering MASTER STATE",
+            ],
+        );
+        assert_eq!(
+            got,
+            [
+                "vrrp/apache state from=initialize to=backup reason=startup prio=90",
+                "vrrp/apache priority from=90 to=70 cause=\"\"",
+                "vrrp/apache state from=backup to=master reason=master-down-timeout prio=70",
+            ]
+        );
     }
 
     #[test]

@@ -84,8 +84,17 @@ impl Live {
         match &event {
             Event::Vrrp(vrrp::Event {
                 instance,
-                kind: EventKind::State { to, .. },
+                kind: EventKind::Priority { to, .. },
             }) => {
+                self.rec.priorities.push((at, d, instance.clone(), *to));
+            }
+            Event::Vrrp(vrrp::Event {
+                instance,
+                kind: EventKind::State { to, priority, .. },
+            }) => {
+                self.rec
+                    .priorities
+                    .push((at, d, instance.clone(), *priority));
                 self.dirs[d].states.insert(instance.clone(), *to);
                 self.rec.states.push(StateChange {
                     at,
@@ -121,10 +130,15 @@ impl Live {
             .collect();
         live.sort();
         live.dedup();
+        let mut weights: Vec<(String, u32)> =
+            table.iter().map(|((_, rs), w)| (rs.clone(), *w)).collect();
+        weights.sort();
+        weights.dedup();
         self.rec.tables.push(TableChange {
             at,
             director: d,
             live,
+            weights,
         });
     }
 

@@ -20,6 +20,7 @@
 
 pub mod client;
 pub mod director;
+pub mod hooks;
 pub mod keepalived_log;
 pub mod links;
 pub mod live;
@@ -261,9 +262,24 @@ pub fn run(p: &Prepared, o: &Options) -> Result<Outcome, String> {
 /// Refuses what real namespaces cannot do (yet), naming it.
 fn check_supported(s: &Scenario) -> Result<(), String> {
     for step in &s.timeline {
-        let why = match step.action {
+        let why = match &step.action {
             Action::Drift { .. } => "clock drift cannot be applied to real clocks",
             Action::Latency { .. } => "latency between hosts is not supported on namespaces yet",
+            Action::Interface {
+                director, iface, ..
+            } if *iface != interface_of(s, *director) => {
+                "the harness gives each director one interface, the one its instances run on: another interface's link cannot be changed"
+            }
+            Action::Serve {
+                mode:
+                    RsMode::UdpSilent | RsMode::DnsNxdomain | RsMode::SmtpRefuse | RsMode::MiscExit(_),
+                ..
+            } => {
+                "the harness's real servers serve HTTP only: UDP, DNS, SMTP and MISC_CHECK modes are judged in the simulator"
+            }
+            Action::Process { .. } => {
+                "the directors share one process table here (and keepalived hears process events only in the initial namespace): tracked processes are judged in the simulator"
+            }
             _ => continue,
         };
         return Err(format!("{}:{}: {why}", s.path, step.line));
@@ -338,6 +354,8 @@ struct World {
     live: Arc<Mutex<Live>>,
     daemons: Vec<Daemon>,
     devs: Vec<String>,
+    /// Each director's scripts, tracked files and notify recorder.
+    hooks: Vec<hooks::Hooks>,
     servers: Vec<RealServer>,
     clients: Vec<Client>,
     results: Results,
@@ -387,12 +405,17 @@ impl World {
             lab.keep();
         }
 
-        // Configs, rewritten, as the daemons read them.
+        // Configs, rewritten, as the daemons read them: scripts, tracked
+        // files and notify commands handed to the harness.
         let mut confs = Vec::new();
+        let mut hooks = Vec::new();
         for (i, d) in s.directors.iter().enumerate() {
             let path = dir.join(format!("{}.conf", d.name));
-            std::fs::write(&path, &p.configs[i]).map_err(|e| format!("{}: {e}", path.display()))?;
+            let (text, h) =
+                hooks::Hooks::install(&d.name, &d.config_path, &p.configs[i], &d.config, &dir)?;
+            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
             confs.push(path);
+            hooks.push(h);
         }
 
         // Real servers, DR style.
@@ -551,6 +574,7 @@ impl World {
             live,
             daemons,
             devs,
+            hooks,
             servers,
             clients: Vec::new(),
             results: Results::default(),
@@ -821,34 +845,37 @@ impl World {
                 }
                 self.links.apply(&bridge)?;
             }
-            Action::LinkDown(d) | Action::LinkUp(d) => {
-                let up = matches!(action, Action::LinkUp(_));
+            Action::LinkDown(_) | Action::LinkUp(_) | Action::Interface { .. } => {
+                let (d, up) = match action {
+                    Action::LinkDown(d) => (*d, false),
+                    Action::LinkUp(d) => (*d, true),
+                    Action::Interface { director, up, .. } => (*director, *up),
+                    _ => unreachable!("matched above"),
+                };
+                let detail = action.host_input().map(|h| h.2).unwrap_or_default();
                 self.fault(
-                    &name(Host::Director(*d)),
+                    &name(Host::Director(d)),
                     if up { "link-up" } else { "link-down" },
-                    String::new(),
+                    detail,
                 );
-                let ns = self.lab.get(&s.directors[*d].name);
-                ns.ip(&[
-                    "link",
-                    "set",
-                    &self.devs[*d],
-                    if up { "up" } else { "down" },
-                ]);
+                let ns = self.lab.get(&s.directors[d].name);
+                ns.ip(&["link", "set", &self.devs[d], if up { "up" } else { "down" }]);
             }
             Action::Serve { server, mode } => {
-                let detail = match mode {
-                    RsMode::Ok => "mode=ok".to_string(),
-                    RsMode::Hang => "mode=hang".to_string(),
-                    RsMode::Refuse => "mode=refuse".to_string(),
-                    RsMode::Slow(d) => format!("mode=slow delay={}", vigil_core::time::fmt_ms(*d)),
-                    RsMode::Status(c) => format!("mode=status status={c}"),
-                    RsMode::Body(_) => "mode=body".to_string(),
-                };
+                let detail = mode.detail();
                 self.fault(&name(Host::RealServer(*server)), "rs", detail);
                 self.servers[*server].set(mode.clone());
             }
-            Action::Drift { .. } | Action::Latency { .. } => {
+            Action::Script { .. } | Action::File { .. } => {
+                let (d, verb, detail) = action.host_input().expect("an action on a host");
+                self.fault(&name(Host::Director(d)), verb, detail);
+                match action {
+                    Action::Script { script, ok, .. } => self.hooks[d].set_script(script, *ok)?,
+                    Action::File { path, content, .. } => self.hooks[d].set_file(path, content)?,
+                    _ => unreachable!("matched above"),
+                }
+            }
+            Action::Drift { .. } | Action::Latency { .. } | Action::Process { .. } => {
                 return Err("unsupported action (checked before the run)".into());
             }
         }
@@ -900,6 +927,12 @@ impl World {
         let at = |t: SystemTime| {
             vigil_core::time::Instant::from_duration(t.duration_since(origin).unwrap_or_default())
         };
+        for (d, h) in self.hooks.iter().enumerate() {
+            for (t, argv) in h.notifies() {
+                rec.notifies.push((at(t), d, argv));
+            }
+        }
+        rec.notifies.sort_by_key(|n| n.0);
         let mut probes = std::mem::take(&mut *self.results.probes.lock().expect("not poisoned"));
         probes.sort_by_key(|p| p.start);
         let mut reqs = std::mem::take(&mut *self.results.requests.lock().expect("not poisoned"));
@@ -1072,7 +1105,13 @@ pub fn retime(s: &mut Scenario, applied: &[(Duration, Duration)]) {
         match &mut e.check {
             Expectation::Master { at, .. }
             | Expectation::VipHolder { at, .. }
-            | Expectation::InTable { at, .. } => shift(at),
+            | Expectation::InTable { at, .. }
+            | Expectation::State { at, .. }
+            | Expectation::Priority { at, .. } => shift(at),
+            Expectation::Notify { from, to, .. } => {
+                shift(from);
+                shift(to);
+            }
             Expectation::SuccessRatio { from, to, .. } => {
                 shift(from);
                 shift(to);

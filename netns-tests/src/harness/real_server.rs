@@ -189,7 +189,14 @@ fn answer(mut stream: TcpStream, mode: RsMode, page: &str, name: &str, stop: &At
         return; // a TCP_CHECK connect: nothing to answer
     }
     let reply = match mode {
-        RsMode::Ok | RsMode::Refuse => response(200, page, name),
+        // The other services' modes are refused before a run
+        // (`check_supported`); the HTTP service serves its page.
+        RsMode::Ok
+        | RsMode::Refuse
+        | RsMode::UdpSilent
+        | RsMode::DnsNxdomain
+        | RsMode::SmtpRefuse
+        | RsMode::MiscExit(_) => response(200, page, name),
         RsMode::Hang => {
             // Accepted, never answered: hold the connection until the
             // peer gives up (or the run ends).

@@ -33,6 +33,14 @@ pub enum Kind {
     RsFlap,
     /// A director reloads its configuration.
     Reload,
+    /// A tracked `vrrp_script` fails on a director for a while.
+    ScriptFail,
+    /// A tracked file holds another value on a director for a while.
+    FileValue,
+    /// A tracked process stops on a director for a while.
+    ProcessStop,
+    /// One interface of a director with several goes down for a while.
+    InterfaceDown,
 }
 
 impl Kind {
@@ -65,8 +73,45 @@ impl Kind {
             Kind::RsHang => "rs-hang",
             Kind::RsFlap => "rs-flap",
             Kind::Reload => "reload",
+            Kind::ScriptFail => "script-fail",
+            Kind::FileValue => "file-value",
+            Kind::ProcessStop => "process-stop",
+            Kind::InterfaceDown => "interface-down",
         }
     }
+
+    /// The tracker kinds, drawn only for scenarios whose configs give
+    /// them something to act on.
+    pub const TRACKERS: [Kind; 4] = [
+        Kind::ScriptFail,
+        Kind::FileValue,
+        Kind::ProcessStop,
+        Kind::InterfaceDown,
+    ];
+}
+
+/// What a tracker fault can act on: (director, name) pairs.
+fn targets(s: &Scenario, kind: Kind) -> Vec<(usize, String)> {
+    use vigil_core::director::{host, tracked};
+    let mut v = Vec::new();
+    for (d, dir) in s.directors.iter().enumerate() {
+        let c = &dir.config;
+        let names: Vec<String> = match kind {
+            Kind::ScriptFail => tracked::scripts(c).iter().map(|x| x.name.clone()).collect(),
+            Kind::FileValue => tracked::files(c).iter().map(|x| x.path.clone()).collect(),
+            Kind::ProcessStop => tracked::processes(c)
+                .iter()
+                .map(|x| x.process.clone())
+                .collect(),
+            Kind::InterfaceDown => {
+                let all = host::interfaces(c);
+                if all.len() > 1 { all } else { Vec::new() }
+            }
+            _ => Vec::new(),
+        };
+        v.extend(names.into_iter().map(|n| (d, n)));
+    }
+    v
 }
 
 /// One injected fault: its steps, kept together when shrinking.
@@ -78,8 +123,8 @@ pub struct Fault {
     pub steps: Vec<Step>,
 }
 
-fn pick<T: Copy>(rng: &mut Rng, items: &[T]) -> T {
-    items[rng.below(items.len() as u64) as usize]
+fn pick<T: Clone>(rng: &mut Rng, items: &[T]) -> T {
+    items[rng.below(items.len() as u64) as usize].clone()
 }
 
 fn secs(rng: &mut Rng, lo: f64, hi: f64) -> Duration {
@@ -114,6 +159,13 @@ pub fn schedule(s: &Scenario, seed: u64) -> (Vec<Kind>, Vec<Fault>) {
                 Kind::LossBurst | Kind::PartitionOneWay | Kind::PartitionTwoWay
             )
         });
+    }
+    // Tracker kinds draw only where the configs track something, so the
+    // schedules of scenarios without trackers stay as they were.
+    for k in Kind::TRACKERS {
+        if !targets(s, k).is_empty() && rng.below(2) == 0 {
+            kinds.push(k);
+        }
     }
     if kinds.is_empty() {
         kinds.push(if s.directors.len() > 1 {
@@ -284,6 +336,63 @@ pub fn schedule(s: &Scenario, seed: u64) -> (Vec<Kind>, Vec<Fault>) {
                 }
             }
             Kind::Reload => vec![step(start, Action::Reload(d))],
+            Kind::ScriptFail | Kind::FileValue | Kind::ProcessStop | Kind::InterfaceDown => {
+                let (director, name) = pick(&mut rng, &targets(s, kind));
+                let (on, off) = match kind {
+                    Kind::ScriptFail => (
+                        Action::Script {
+                            director,
+                            script: name.clone(),
+                            ok: false,
+                        },
+                        Action::Script {
+                            director,
+                            script: name,
+                            ok: true,
+                        },
+                    ),
+                    Kind::FileValue => {
+                        let value = rng.below(201) as i64 - 100;
+                        (
+                            Action::File {
+                                director,
+                                path: name.clone(),
+                                content: format!("{value}\n"),
+                            },
+                            Action::File {
+                                director,
+                                path: name,
+                                content: "0\n".into(),
+                            },
+                        )
+                    }
+                    Kind::ProcessStop => (
+                        Action::Process {
+                            director,
+                            process: name.clone(),
+                            running: false,
+                        },
+                        Action::Process {
+                            director,
+                            process: name,
+                            running: true,
+                        },
+                    ),
+                    _ => (
+                        Action::Interface {
+                            director,
+                            iface: name.clone(),
+                            up: false,
+                        },
+                        Action::Interface {
+                            director,
+                            iface: name,
+                            up: true,
+                        },
+                    ),
+                };
+                vec![step(start, on), step(end, off)]
+            }
         };
         faults.push(Fault { kind, steps });
     }

@@ -78,6 +78,9 @@ pub struct StateChange {
     pub to: State,
 }
 
+/// Every destination of a table (address:port) with its weight, sorted.
+pub type Weights = Vec<(String, u32)>;
+
 /// A change of a director's IPVS table.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TableChange {
@@ -87,6 +90,9 @@ pub struct TableChange {
     pub director: usize,
     /// Real servers live in its table afterwards (address:port).
     pub live: Vec<String>,
+    /// Every destination of its table afterwards (address:port) with its
+    /// weight, sorted.
+    pub weights: Weights,
 }
 
 /// Everything recorded during a run.
@@ -102,6 +108,10 @@ pub struct Recorder {
     pub vips: Vec<(Instant, usize, bool)>,
     /// IPVS table changes.
     pub tables: Vec<TableChange>,
+    /// Effective priority changes: (when, director, instance, priority).
+    pub priorities: Vec<(Instant, usize, String, u8)>,
+    /// Notify script calls: (when, director, argv).
+    pub notifies: Vec<(Instant, usize, Vec<String>)>,
     /// Connections forwarded: (when, director, real server address:port).
     pub forwards: Vec<(Instant, usize, std::net::SocketAddr)>,
     /// Whether frames are captured.

@@ -69,7 +69,7 @@ pub struct DirectorFile {
     pub name: Text,
     /// Its address on the segment.
     pub address: Text,
-    /// keepalived.conf path, relative to the scenario file.
+    /// keepalived.conf path, relative to the scenario file (or absolute).
     pub config: Text,
 }
 
@@ -114,7 +114,8 @@ pub struct ActionFile {
     /// When.
     pub at: Text,
     /// What: crash, restart, stop, start, reload, partition, heal, loss, latency,
-    /// link-down, link-up, drift, rs (real-server mode).
+    /// link-down, link-up, drift, rs (real-server mode), script, file,
+    /// process.
     pub action: Text,
     /// The host acted on.
     pub target: Option<Text>,
@@ -129,12 +130,30 @@ pub struct ActionFile {
     pub delay: Option<Text>,
     /// Drift: factor applied to the director's clock (1.01 = 1% fast).
     pub factor: Option<Spanned<f64>>,
-    /// Real-server mode: ok, crash, hang, slow, status, body, refuse.
+    /// Real-server mode: ok, hang, slow, status, body, refuse, udp-silent,
+    /// dns-nxdomain, smtp-refuse, misc-exit.
     pub mode: Option<Text>,
     /// Real-server `status` mode: the code.
     pub status: Option<u16>,
     /// Real-server `body` mode: the wrong page.
     pub body: Option<String>,
+    /// Real-server `misc-exit` mode: the MISC_CHECK scripts' exit status.
+    pub exit: Option<Spanned<i64>>,
+    /// link-down / link-up: one interface of the director (default: the
+    /// whole host leaves the segment).
+    pub interface: Option<Text>,
+    /// script: the `vrrp_script` name.
+    pub script: Option<Text>,
+    /// script: `ok` or `fail`.
+    pub result: Option<Text>,
+    /// file: the tracked file's path.
+    pub path: Option<Text>,
+    /// file: what it holds from now on.
+    pub content: Option<String>,
+    /// process: the tracked process name.
+    pub process: Option<Text>,
+    /// process: `running` or `stopped`.
+    pub state: Option<Text>,
 }
 
 /// `[[expect]]`: one check of the outcome. Its times fall within the run
@@ -144,8 +163,19 @@ pub struct ActionFile {
 #[serde(deny_unknown_fields)]
 pub struct ExpectFile {
     /// What: master, max-failover, success-ratio, in-table, single-master,
-    /// vip-holder.
+    /// vip-holder, state, priority, notify.
     pub check: Text,
+    /// master, state, priority: the instance (master: default every one).
+    pub instance: Option<Text>,
+    /// state: master, backup or fault.
+    pub state: Option<Text>,
+    /// priority: the effective priority.
+    pub value: Option<Spanned<i64>>,
+    /// notify: program and leading arguments the call starts with.
+    #[serde(default)]
+    pub argv: Vec<String>,
+    /// notify: the window `["from", "to"]` (default the whole run).
+    pub within: Option<(Text, Text)>,
     /// Director (master, vip-holder, in-table).
     pub node: Option<Text>,
     /// Real server (in-table).
@@ -154,6 +184,10 @@ pub struct ExpectFile {
     pub at: Option<Text>,
     /// in-table: whether it should be there (default true).
     pub present: Option<bool>,
+    /// in-table: the weight it should have (0: present, out of rotation).
+    pub weight: Option<Spanned<i64>>,
+    /// in-table: whose table, `master` (default) or `backup`.
+    pub on: Option<Text>,
     /// max-failover: the bound.
     pub max: Option<Text>,
     /// success-ratio: the least acceptable ratio.

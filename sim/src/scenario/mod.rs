@@ -25,8 +25,18 @@ use std::time::Duration;
 use vigil_core::config::Config;
 
 pub use load::load;
-pub use untracked::{unmodelled_checks, untracked};
+pub use untracked::{unmodelled_checks, unmodelled_network, untracked};
 pub use write::to_toml;
+
+/// `path` as a scenario file in directory `dir` names it: relative to
+/// `dir`, or absolute as it is.
+fn beside(dir: &str, path: &str) -> String {
+    if dir.is_empty() || path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("{dir}/{path}")
+    }
+}
 
 /// A position in a scenario file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -143,10 +153,11 @@ pub enum Peer {
     All,
 }
 
-/// How a real server misbehaves.
+/// How a real server misbehaves (one `rs` action).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RsMode {
-    /// Serves its page.
+    /// Serves its page, and every other service answers as its checkers
+    /// expect (clears every other mode).
     Ok,
     /// Accepts connections and never answers.
     Hang,
@@ -158,6 +169,77 @@ pub enum RsMode {
     Body(String),
     /// Refuses connections (server stopped, host up).
     Refuse,
+    /// Its UDP_CHECK ports stay silent (no reply, no ICMP error).
+    UdpSilent,
+    /// Its DNS service answers NXDOMAIN.
+    DnsNxdomain,
+    /// Its SMTP service refuses connections.
+    SmtpRefuse,
+    /// The MISC_CHECK scripts about it exit with this status.
+    MiscExit(u8),
+}
+
+impl RsMode {
+    /// The mode as `key=value` words, for traces.
+    pub fn detail(&self) -> String {
+        match self {
+            RsMode::Ok => "mode=ok".to_string(),
+            RsMode::Hang => "mode=hang".to_string(),
+            RsMode::Refuse => "mode=refuse".to_string(),
+            RsMode::Slow(d) => format!("mode=slow delay={}", vigil_core::time::fmt_ms(*d)),
+            RsMode::Status(c) => format!("mode=status status={c}"),
+            RsMode::Body(_) => "mode=body".to_string(),
+            RsMode::UdpSilent => "mode=udp-silent".to_string(),
+            RsMode::DnsNxdomain => "mode=dns-nxdomain".to_string(),
+            RsMode::SmtpRefuse => "mode=smtp-refuse".to_string(),
+            RsMode::MiscExit(n) => format!("mode=misc-exit exit={n}"),
+        }
+    }
+}
+
+/// What a real server's services do after the `rs` actions so far: its
+/// HTTP/TCP service (the port clients use), and the UDP, DNS, SMTP
+/// services and MISC_CHECK scripts its checkers talk to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RsServices {
+    /// The HTTP/TCP service: one of the HTTP modes (`ok`, `hang`,
+    /// `slow`, `status`, `body`, `refuse`).
+    pub http: RsMode,
+    /// UDP_CHECK ports stay silent.
+    pub udp_silent: bool,
+    /// DNS answers NXDOMAIN.
+    pub dns_nxdomain: bool,
+    /// SMTP refuses connections.
+    pub smtp_refuse: bool,
+    /// MISC_CHECK scripts exit with this status.
+    pub misc_exit: u8,
+}
+
+impl Default for RsServices {
+    fn default() -> Self {
+        RsServices {
+            http: RsMode::Ok,
+            udp_silent: false,
+            dns_nxdomain: false,
+            smtp_refuse: false,
+            misc_exit: 0,
+        }
+    }
+}
+
+impl RsServices {
+    /// The services after `mode`: `ok` makes every one healthy, an HTTP
+    /// mode changes the HTTP service, the others their own service.
+    pub fn apply(&mut self, mode: &RsMode) {
+        match mode {
+            RsMode::Ok => *self = RsServices::default(),
+            RsMode::UdpSilent => self.udp_silent = true,
+            RsMode::DnsNxdomain => self.dns_nxdomain = true,
+            RsMode::SmtpRefuse => self.smtp_refuse = true,
+            RsMode::MiscExit(n) => self.misc_exit = *n,
+            http => self.http = http.clone(),
+        }
+    }
 }
 
 /// A scripted action.
@@ -225,9 +307,94 @@ pub enum Action {
         /// How it behaves now.
         mode: RsMode,
     },
+    /// One interface of a director goes down or comes back (its
+    /// instances see the link; the host stays on the segment).
+    Interface {
+        /// The director.
+        director: usize,
+        /// The interface (one its config uses).
+        iface: String,
+        /// Whether it is up now.
+        up: bool,
+    },
+    /// The next runs of a director's `vrrp_script` exit with this result.
+    Script {
+        /// The director.
+        director: usize,
+        /// The `vrrp_script` name.
+        script: String,
+        /// Exit status 0 (`ok`) or 1 (`fail`).
+        ok: bool,
+    },
+    /// What a director's tracked file holds from now on.
+    File {
+        /// The director.
+        director: usize,
+        /// The file's path (a `track_file`'s `file`).
+        path: String,
+        /// Its text.
+        content: String,
+    },
+    /// Whether a tracked process runs on a director from now on.
+    Process {
+        /// The director.
+        director: usize,
+        /// The process name (a `vrrp_track_process`'s `process`).
+        process: String,
+        /// Running (as many as its quorum) or stopped (none).
+        running: bool,
+    },
 }
 
 impl Action {
+    /// For an action on a director's surroundings (an interface's link,
+    /// a script's result, a file's content, a process): the director, the
+    /// trace's verb and its `key=value` detail.
+    pub fn host_input(&self) -> Option<(usize, &'static str, String)> {
+        Some(match self {
+            Action::Interface {
+                director,
+                iface,
+                up,
+            } => (
+                *director,
+                if *up { "link-up" } else { "link-down" },
+                format!("interface={iface}"),
+            ),
+            Action::Script {
+                director,
+                script,
+                ok,
+            } => (
+                *director,
+                "script",
+                format!("script={script} result={}", if *ok { "ok" } else { "fail" }),
+            ),
+            Action::File {
+                director,
+                path,
+                content,
+            } => (
+                *director,
+                "file",
+                format!("path={path} content={content:?}"),
+            ),
+            Action::Process {
+                director,
+                process,
+                running,
+            } => (
+                *director,
+                "process",
+                format!(
+                    "process={process} state={}",
+                    if *running { "running" } else { "stopped" }
+                ),
+            ),
+            _ => return None,
+        })
+    }
+
     /// The action in a few words with host names (`crash lb1`,
     /// `partition lb1->lb2`), for reports and exploration output.
     pub fn describe(&self, s: &Scenario) -> String {
@@ -263,6 +430,38 @@ impl Action {
             Action::Serve { server, mode } => {
                 format!("rs {} {mode:?}", n(Host::RealServer(*server)))
             }
+            Action::Interface {
+                director,
+                iface,
+                up,
+            } => format!(
+                "link-{} {}:{iface}",
+                if *up { "up" } else { "down" },
+                n(Host::Director(*director))
+            ),
+            Action::Script {
+                director,
+                script,
+                ok,
+            } => format!(
+                "script {} {script} {}",
+                n(Host::Director(*director)),
+                if *ok { "ok" } else { "fail" }
+            ),
+            Action::File {
+                director,
+                path,
+                content,
+            } => format!("file {} {path} {content:?}", n(Host::Director(*director))),
+            Action::Process {
+                director,
+                process,
+                running,
+            } => format!(
+                "process {} {process} {}",
+                n(Host::Director(*director)),
+                if *running { "running" } else { "stopped" }
+            ),
         }
     }
 }
@@ -281,12 +480,49 @@ pub struct Step {
 /// A check of the outcome.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Expectation {
-    /// `node` is master at `at`.
+    /// `node` is master at `at`, alone: of `instance`, or of every
+    /// instance when `None`.
     Master {
         /// Director index.
         node: usize,
         /// When.
         at: Duration,
+        /// The one instance judged, if not all.
+        instance: Option<String>,
+    },
+    /// `node`'s `instance` is in `state` at `at`.
+    State {
+        /// Director index.
+        node: usize,
+        /// Instance name.
+        instance: String,
+        /// The state.
+        state: vigil_core::vrrp::State,
+        /// When.
+        at: Duration,
+    },
+    /// `node`'s `instance` has effective priority `value` at `at`.
+    Priority {
+        /// Director index.
+        node: usize,
+        /// Instance name.
+        instance: String,
+        /// Effective priority (after trackers).
+        value: u8,
+        /// When.
+        at: Duration,
+    },
+    /// `node` calls a notify script whose argv starts with `argv` within
+    /// the window.
+    Notify {
+        /// Director index.
+        node: usize,
+        /// Program and leading arguments.
+        argv: Vec<String>,
+        /// Window start.
+        from: Duration,
+        /// Window end.
+        to: Duration,
     },
     /// `node` holds the VIPs at `at` (and no one else does).
     VipHolder {
@@ -311,15 +547,21 @@ pub enum Expectation {
         /// Window end.
         to: Duration,
     },
-    /// The master's IPVS table has (or lacks) a real server at `at`
-    /// (there must be a master with a table).
+    /// The master's (or the backups') IPVS table has (or lacks) a real
+    /// server at `at` (there must be such a director with a table).
     InTable {
         /// Real server index.
         server: usize,
         /// When.
         at: Duration,
-        /// Whether it should be there.
+        /// Whether it should be there with a weight above 0 (with
+        /// `weight`: there at all).
         present: bool,
+        /// The weight it should have (0: present but out of rotation, as
+        /// `inhibit_on_failure` leaves it).
+        weight: Option<u32>,
+        /// Whose table: the master's or the backups'.
+        on: TableOf,
     },
     /// At most one master outside the `except` windows, in a run where
     /// some VRRP state was recorded.
@@ -327,6 +569,15 @@ pub enum Expectation {
         /// Windows where two masters are allowed.
         except: Vec<(Duration, Duration)>,
     },
+}
+
+/// Whose IPVS table an `in-table` check reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableOf {
+    /// The master's (of any instance).
+    Master,
+    /// Every running director that is master of no instance.
+    Backup,
 }
 
 /// One `[[expect]]` entry.

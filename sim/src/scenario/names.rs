@@ -58,6 +58,12 @@ words! {
         Drift = "drift",
         /// `rs`: a real server's behaviour changes.
         Rs = "rs",
+        /// `script`: a `vrrp_script`'s next runs succeed or fail.
+        Script = "script",
+        /// `file`: a tracked file's content changes.
+        File = "file",
+        /// `process`: a tracked process starts or stops.
+        Process = "process",
     }
 }
 
@@ -76,6 +82,12 @@ words! {
         InTable = "in-table",
         /// `single-master`: never two masters.
         SingleMaster = "single-master",
+        /// `state`: an instance's state at a time.
+        State = "state",
+        /// `priority`: an instance's effective priority at a time.
+        Priority = "priority",
+        /// `notify`: a notify script called within a window.
+        Notify = "notify",
     }
 }
 
@@ -94,6 +106,14 @@ words! {
         Body = "body",
         /// `refuse`: refuses connections.
         Refuse = "refuse",
+        /// `udp-silent`: its UDP_CHECK ports stay silent.
+        UdpSilent = "udp-silent",
+        /// `dns-nxdomain`: its DNS service answers NXDOMAIN.
+        DnsNxdomain = "dns-nxdomain",
+        /// `smtp-refuse`: its SMTP service refuses connections.
+        SmtpRefuse = "smtp-refuse",
+        /// `misc-exit`: MISC_CHECK scripts about it exit with `exit`.
+        MiscExit = "misc-exit",
     }
 }
 
@@ -139,7 +159,7 @@ mod tests {
         );
         assert_eq!(
             unknown("mode", "xyzzy", ModeWord::words()),
-            "unknown mode \"xyzzy\" (known: ok, hang, slow, status, body, refuse)"
+            "unknown mode \"xyzzy\" (known: ok, hang, slow, status, body, refuse, udp-silent, dns-nxdomain, smtp-refuse, misc-exit)"
         );
     }
 }

@@ -175,11 +175,7 @@ pub fn load(
         if bad_map {
             continue;
         }
-        let path = if dir.is_empty() {
-            f.pcap.get_ref().clone()
-        } else {
-            format!("{dir}/{}", f.pcap.get_ref())
-        };
+        let path = super::beside(dir, f.pcap.get_ref());
         let decoded = match source
             .read(&path)
             .map_err(|e| format!("{path}: {e}"))

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::duration::render;
-use super::{Action, Director, Expectation, Host, Peer, RsMode, Scenario};
+use super::{Action, Director, Expectation, Host, Peer, RsMode, Scenario, TableOf};
 
 fn q(s: &str) -> String {
     let mut out = String::from("\"");
@@ -145,20 +145,111 @@ pub fn to_toml(s: &Scenario, config: impl Fn(usize, &Director) -> String) -> Str
                         "action = \"rs\"\ntarget = {target}\nmode = \"body\"\nbody = {}",
                         q(b)
                     ),
+                    RsMode::UdpSilent => {
+                        format!("action = \"rs\"\ntarget = {target}\nmode = \"udp-silent\"")
+                    }
+                    RsMode::DnsNxdomain => {
+                        format!("action = \"rs\"\ntarget = {target}\nmode = \"dns-nxdomain\"")
+                    }
+                    RsMode::SmtpRefuse => {
+                        format!("action = \"rs\"\ntarget = {target}\nmode = \"smtp-refuse\"")
+                    }
+                    RsMode::MiscExit(n) => format!(
+                        "action = \"rs\"\ntarget = {target}\nmode = \"misc-exit\"\nexit = {n}"
+                    ),
                 }
             }
+            Action::Interface {
+                director,
+                iface,
+                up,
+            } => format!(
+                "action = \"link-{}\"\ntarget = {}\ninterface = {}",
+                if *up { "up" } else { "down" },
+                name(Host::Director(*director)),
+                q(iface)
+            ),
+            Action::Script {
+                director,
+                script,
+                ok,
+            } => format!(
+                "action = \"script\"\ntarget = {}\nscript = {}\nresult = \"{}\"",
+                name(Host::Director(*director)),
+                q(script),
+                if *ok { "ok" } else { "fail" }
+            ),
+            Action::File {
+                director,
+                path,
+                content,
+            } => format!(
+                "action = \"file\"\ntarget = {}\npath = {}\ncontent = {}",
+                name(Host::Director(*director)),
+                q(path),
+                q(content)
+            ),
+            Action::Process {
+                director,
+                process,
+                running,
+            } => format!(
+                "action = \"process\"\ntarget = {}\nprocess = {}\nstate = \"{}\"",
+                name(Host::Director(*director)),
+                q(process),
+                if *running { "running" } else { "stopped" }
+            ),
         };
         let _ = writeln!(t, "{line}");
     }
     for e in &s.expectations {
         let body = match &e.check {
-            Expectation::Master { node, at } => {
-                format!(
+            Expectation::Master { node, at, instance } => {
+                let mut b = format!(
                     "check = \"master\"\nnode = {}\nat = {}",
                     name(Host::Director(*node)),
                     q(&render(*at))
-                )
+                );
+                if let Some(i) = instance {
+                    let _ = write!(b, "\ninstance = {}", q(i));
+                }
+                b
             }
+            Expectation::State {
+                node,
+                instance,
+                state,
+                at,
+            } => format!(
+                "check = \"state\"\nnode = {}\ninstance = {}\nstate = {}\nat = {}",
+                name(Host::Director(*node)),
+                q(instance),
+                q(&state.to_string().to_lowercase()),
+                q(&render(*at))
+            ),
+            Expectation::Priority {
+                node,
+                instance,
+                value,
+                at,
+            } => format!(
+                "check = \"priority\"\nnode = {}\ninstance = {}\nvalue = {value}\nat = {}",
+                name(Host::Director(*node)),
+                q(instance),
+                q(&render(*at))
+            ),
+            Expectation::Notify {
+                node,
+                argv,
+                from,
+                to,
+            } => format!(
+                "check = \"notify\"\nnode = {}\nargv = [{}]\nwithin = [{}, {}]",
+                name(Host::Director(*node)),
+                argv.iter().map(|a| q(a)).collect::<Vec<_>>().join(", "),
+                q(&render(*from)),
+                q(&render(*to))
+            ),
             Expectation::VipHolder { node, at } => {
                 format!(
                     "check = \"vip-holder\"\nnode = {}\nat = {}",
@@ -178,11 +269,22 @@ pub fn to_toml(s: &Scenario, config: impl Fn(usize, &Director) -> String) -> Str
                 server,
                 at,
                 present,
-            } => format!(
-                "check = \"in-table\"\nserver = {}\nat = {}\npresent = {present}",
-                name(Host::RealServer(*server)),
-                q(&render(*at))
-            ),
+                weight,
+                on,
+            } => {
+                let mut b = format!(
+                    "check = \"in-table\"\nserver = {}\nat = {}\npresent = {present}",
+                    name(Host::RealServer(*server)),
+                    q(&render(*at))
+                );
+                if let Some(w) = weight {
+                    let _ = write!(b, "\nweight = {w}");
+                }
+                if *on == TableOf::Backup {
+                    b.push_str("\non = \"backup\"");
+                }
+                b
+            }
             Expectation::SingleMaster { except } => {
                 let w: Vec<String> = except
                     .iter()
@@ -203,6 +305,19 @@ mod tests {
     use super::*;
     use crate::embedded;
 
+    /// The timeline of `s`, lines aside.
+    fn steps(s: &Scenario) -> Vec<(std::time::Duration, Action)> {
+        s.timeline
+            .iter()
+            .map(|t| (t.at, t.action.clone()))
+            .collect()
+    }
+
+    /// The checks of `s`, lines aside.
+    fn checks(s: &Scenario) -> Vec<Expectation> {
+        s.expectations.iter().map(|e| e.check.clone()).collect()
+    }
+
     #[test]
     fn written_scenario_loads_back_the_same() {
         let s = super::super::load(&embedded::source(), embedded::SEED_SCENARIO).unwrap();
@@ -215,18 +330,6 @@ mod tests {
         }
         let back = super::super::load(&src, "out/scenario.toml")
             .unwrap_or_else(|e| panic!("{e:?}\n{text}"));
-        let steps = |s: &Scenario| {
-            s.timeline
-                .iter()
-                .map(|t| (t.at, t.action.clone()))
-                .collect::<Vec<_>>()
-        };
-        let checks = |s: &Scenario| {
-            s.expectations
-                .iter()
-                .map(|e| e.check.clone())
-                .collect::<Vec<_>>()
-        };
         assert_eq!(steps(&back), steps(&s));
         assert_eq!(checks(&back), checks(&s));
         assert_eq!(back.clients, s.clients);
@@ -245,5 +348,26 @@ mod tests {
                 .to_string()),
             text
         );
+    }
+
+    /// The tracker actions and the state, priority, notify and
+    /// per-instance master checks are written so that they load back.
+    #[test]
+    fn tracker_scenarios_load_back_the_same() {
+        use vigil_core::config::source::FsSource;
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios");
+        let out = std::env::temp_dir().join(format!("vigil-write-{}", std::process::id()));
+        std::fs::create_dir_all(&out).unwrap();
+        for name in ["track-script", "track-process"] {
+            let s = super::super::load(&FsSource, &format!("{root}/{name}/scenario.toml")).unwrap();
+            let text = to_toml(&s, |_, d| d.config_path.clone());
+            let path = out.join(format!("{name}.toml"));
+            std::fs::write(&path, &text).unwrap();
+            let back = super::super::load(&FsSource, &path.to_string_lossy())
+                .unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+            assert_eq!(steps(&back), steps(&s), "{name}");
+            assert_eq!(checks(&back), checks(&s), "{name}");
+        }
+        let _ = std::fs::remove_dir_all(&out);
     }
 }

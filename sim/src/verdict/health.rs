@@ -10,13 +10,13 @@ use vigil_core::config::{CheckerKind, Config, HttpCheck};
 use vigil_core::time::Instant;
 
 use super::History;
-use crate::scenario::{Action, Host, Peer, RsMode, Scenario};
+use crate::scenario::{Action, Host, Peer, RsMode, RsServices, Scenario};
 
 /// Health and network faults over time, as scripted.
 #[derive(Clone, Debug)]
 pub struct Truth {
-    /// Per real server: (when, crashed, mode) changes in time order.
-    servers: Vec<Vec<(Instant, bool, RsMode)>>,
+    /// Per real server: (when, crashed, services) changes in time order.
+    servers: Vec<Vec<(Instant, bool, RsServices)>>,
     /// Per real server: its address:port and how its checkers judge.
     checks: Vec<(SocketAddr, Vec<CheckerKind>, Duration)>,
     /// Network fault windows: (start, end or None while open).
@@ -30,10 +30,10 @@ pub struct Truth {
 impl Truth {
     /// The truth scripted by `s`.
     pub fn new(s: &Scenario) -> Truth {
-        let mut servers: Vec<Vec<(Instant, bool, RsMode)>> = s
+        let mut servers: Vec<Vec<(Instant, bool, RsServices)>> = s
             .real_servers
             .iter()
-            .map(|_| vec![(Instant::ZERO, false, RsMode::Ok)])
+            .map(|_| vec![(Instant::ZERO, false, RsServices::default())])
             .collect();
         let mut faults: Vec<(Instant, Option<Instant>)> = Vec::new();
         // Network faults active now; the network is healthy when empty.
@@ -44,7 +44,7 @@ impl Truth {
         for step in &s.timeline {
             let t = Instant::from_duration(step.at);
             let last =
-                |v: &Vec<(Instant, bool, RsMode)>| v.last().cloned().expect("starts non-empty");
+                |v: &Vec<(Instant, bool, RsServices)>| v.last().cloned().expect("starts non-empty");
             let was_healthy = active.is_empty();
             let pairs = |a: Host, b: Peer| crate::world::links::pairs(s, a, b);
             match &step.action {
@@ -52,10 +52,13 @@ impl Truth {
                     let (_, _, m) = last(&servers[*r]);
                     servers[*r].push((t, true, m));
                 }
-                Action::Restart(Host::RealServer(r)) => servers[*r].push((t, false, RsMode::Ok)),
+                Action::Restart(Host::RealServer(r)) => {
+                    servers[*r].push((t, false, RsServices::default()))
+                }
                 Action::Serve { server, mode } => {
-                    let (_, c, _) = last(&servers[*server]);
-                    servers[*server].push((t, c, mode.clone()));
+                    let (_, c, mut st) = last(&servers[*server]);
+                    st.apply(mode);
+                    servers[*server].push((t, c, st));
                 }
                 Action::Restart(Host::Director(_)) | Action::Start(_) => starts.push(t),
                 Action::Partition { a, b, .. } => {
@@ -91,6 +94,17 @@ impl Truth {
                 }
                 Action::LinkUp(d) => {
                     active.remove(&(3, s.directors[*d].address, zero));
+                }
+                // One interface of a director down: its instances there
+                // go to FAULT, as with the whole link (one window per
+                // director while any of its interfaces is down).
+                Action::Interface { director, up, .. } => {
+                    let key = (5, s.directors[*director].address, zero);
+                    if *up {
+                        active.remove(&key);
+                    } else {
+                        active.insert(key);
+                    }
                 }
                 Action::Drift { director, factor } => {
                     slowest = slowest.min(*factor);
@@ -161,7 +175,7 @@ impl Truth {
         merged
     }
 
-    fn state_at(&self, r: usize, t: Instant) -> (Instant, bool, RsMode) {
+    fn state_at(&self, r: usize, t: Instant) -> (Instant, bool, RsServices) {
         self.servers[r]
             .iter()
             .rfind(|(at, _, _)| *at <= t)
@@ -169,13 +183,26 @@ impl Truth {
             .expect("starts at zero")
     }
 
-    fn healthy(&self, r: usize, crashed: bool, mode: &RsMode) -> bool {
-        if crashed || *mode == RsMode::Refuse {
+    /// Whether real server `r` is live (healthy, and with a weight above
+    /// 0) when `crashed` and its services are `st`, as its checkers
+    /// would judge it.
+    fn healthy(&self, r: usize, crashed: bool, st: &RsServices) -> bool {
+        if crashed || st.http == RsMode::Refuse {
             return false;
         }
         let (_, kinds, timeout) = &self.checks[r];
         kinds.iter().all(|k| match k {
-            CheckerKind::Http(h) | CheckerKind::Ssl(h) => http_ok(h, mode, *timeout),
+            CheckerKind::Http(h) | CheckerKind::Ssl(h) => http_ok(h, &st.http, *timeout),
+            CheckerKind::Udp(u) => !(st.udp_silent && u.require_reply.is_some()),
+            CheckerKind::Dns(_) => !st.dns_nxdomain,
+            CheckerKind::Smtp(_) => !st.smtp_refuse,
+            // misc_dynamic: 2..=255 set the weight to status - 2 (0: out of
+            // the live set).
+            CheckerKind::Misc(m) => match st.misc_exit {
+                0 => true,
+                1 => false,
+                n => m.dynamic && n > 2,
+            },
             _ => true,
         })
     }
@@ -210,11 +237,11 @@ impl Truth {
     pub fn dead_since(&self, addr: SocketAddr, t: Instant) -> Option<Instant> {
         let r = self.checks.iter().position(|c| c.0 == addr)?;
         let mut since = None;
-        for (at, crashed, mode) in &self.servers[r] {
+        for (at, crashed, st) in &self.servers[r] {
             if *at > t {
                 break;
             }
-            let dead = *crashed || *mode == RsMode::Refuse;
+            let dead = *crashed || st.http == RsMode::Refuse;
             since = match (dead, since) {
                 (true, None) => Some(*at),
                 (true, s) => s,
@@ -261,6 +288,8 @@ fn http_ok(h: &HttpCheck, mode: &RsMode, timeout: Duration) -> bool {
             .urls
             .iter()
             .all(|u| u.digest.is_none() && u.regex.is_none()),
+        // Not HTTP modes: the HTTP service serves its page.
+        RsMode::UdpSilent | RsMode::DnsNxdomain | RsMode::SmtpRefuse | RsMode::MiscExit(_) => true,
     }
 }
 

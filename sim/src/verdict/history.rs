@@ -7,7 +7,7 @@ use std::time::Duration;
 use vigil_core::time::Instant;
 use vigil_core::vrrp::State;
 
-use crate::record::Recorder;
+use crate::record::{Recorder, Weights};
 
 /// The masters of one VRID (instance name) over time.
 #[derive(Clone, Debug, Default)]
@@ -18,6 +18,8 @@ pub struct History {
     vips: Vec<(Instant, usize, bool)>,
     /// (when, director, live real servers) in time order.
     tables: Vec<(Instant, usize, Vec<String>)>,
+    /// (when, director, every destination with its weight) in time order.
+    weights: Vec<(Instant, usize, Weights)>,
 }
 
 impl History {
@@ -34,6 +36,11 @@ impl History {
                 .tables
                 .iter()
                 .map(|t| (t.at, t.director, t.live.clone()))
+                .collect(),
+            weights: rec
+                .tables
+                .iter()
+                .map(|t| (t.at, t.director, t.weights.clone()))
                 .collect(),
         }
     }
@@ -109,6 +116,14 @@ impl History {
     /// The live real servers of director `d`'s table at `t`.
     pub fn table_at(&self, d: usize, t: Instant) -> Option<&[String]> {
         self.tables
+            .iter()
+            .rfind(|(at, dd, _)| *at <= t && *dd == d)
+            .map(|(_, _, l)| l.as_slice())
+    }
+
+    /// Every destination of director `d`'s table at `t`, with its weight.
+    pub fn weights_at(&self, d: usize, t: Instant) -> Option<&[(String, u32)]> {
+        self.weights
             .iter()
             .rfind(|(at, dd, _)| *at <= t && *dd == d)
             .map(|(_, _, l)| l.as_slice())

@@ -13,7 +13,7 @@ use vigil_core::time::{Instant, fmt_ms};
 pub use health::Truth;
 pub use history::History;
 
-use crate::scenario::{Action, Expectation, Scenario};
+use crate::scenario::{Action, Expectation, Scenario, TableOf};
 use crate::world::Run;
 
 /// A broken invariant.
@@ -297,13 +297,87 @@ fn expectation(
     };
     let at = |d: Duration| Instant::from_duration(d);
     match e {
-        Expectation::Master { node, at: t } => {
-            let m = h.any_masters_at(at(*t));
+        Expectation::Master {
+            node,
+            at: t,
+            instance,
+        } => {
+            let m = match instance {
+                Some(i) => h.masters_at(i, at(*t)),
+                None => h.any_masters_at(at(*t)),
+            };
             Checked {
                 line,
                 what: describe(s, e),
                 pass: m == vec![*node],
                 seen: format!("masters {}", names(&m)),
+            }
+        }
+        Expectation::State {
+            node,
+            instance,
+            state,
+            at: t,
+        } => {
+            let now = h.states_at(instance, at(*t)).get(node).copied();
+            Checked {
+                line,
+                what: describe(s, e),
+                pass: now == Some(*state),
+                seen: match now {
+                    Some(st) => format!("{st}"),
+                    None => "no state recorded".to_string(),
+                },
+            }
+        }
+        Expectation::Priority {
+            node,
+            instance,
+            value,
+            at: t,
+        } => {
+            let now = run
+                .rec
+                .priorities
+                .iter()
+                .take_while(|(when, ..)| *when <= at(*t))
+                .filter(|(_, d, i, _)| d == node && i == instance)
+                .last()
+                .map(|p| p.3);
+            Checked {
+                line,
+                what: describe(s, e),
+                pass: now == Some(*value),
+                seen: match now {
+                    Some(p) => format!("priority {p}"),
+                    None => "no priority recorded".to_string(),
+                },
+            }
+        }
+        Expectation::Notify {
+            node,
+            argv,
+            from,
+            to,
+        } => {
+            let calls: Vec<&(Instant, usize, Vec<String>)> = run
+                .rec
+                .notifies
+                .iter()
+                .filter(|(when, d, _)| d == node && *when >= at(*from) && *when <= at(*to))
+                .collect();
+            let hit = calls.iter().find(|(_, _, a)| a.starts_with(argv));
+            Checked {
+                line,
+                what: describe(s, e),
+                pass: hit.is_some(),
+                seen: match (hit, calls.last()) {
+                    (Some((when, _, a)), _) => format!("{} at {when}", a.join(" ")),
+                    (None, Some((when, _, a))) => {
+                        format!("{} calls, the last {} at {when}", calls.len(), a.join(" "))
+                    }
+                    (None, None) => "no notify call in the window".to_string(),
+                },
             }
         }
         Expectation::VipHolder { node, at: t } => {
@@ -356,21 +430,68 @@ fn expectation(
             server,
             at: t,
             present,
+            weight,
+            on,
         } => {
             let rs = &s.real_servers[*server];
             let key = format!("{}:{}", rs.address, rs.port);
-            let m = h.any_masters_at(at(*t));
-            let table = m.first().and_then(|d| h.table_at(*d, at(*t)));
-            let live = table.map(|l| l.to_vec()).unwrap_or_default();
-            let there = live.contains(&key);
+            let masters = h.any_masters_at(at(*t));
+            let (role, whose): (&str, Vec<usize>) = match on {
+                TableOf::Master => ("master", masters.first().copied().into_iter().collect()),
+                TableOf::Backup => (
+                    "backup",
+                    (0..s.directors.len())
+                        .filter(|d| !masters.contains(d) && h.table_at(*d, at(*t)).is_some())
+                        .collect(),
+                ),
+            };
+            // Each director judged: its weights, or none recorded.
+            // (director, its table's weights if recorded)
+            type Seen<'a> = (usize, Option<&'a [(String, u32)]>);
+            let seen: Vec<Seen> = whose
+                .iter()
+                .map(|d| (*d, h.weights_at(*d, at(*t))))
+                .collect();
+            let holds = |ws: &[(String, u32)]| {
+                let w = ws.iter().find(|(k, _)| *k == key).map(|(_, w)| *w);
+                match weight {
+                    Some(want) => w == Some(*want),
+                    None => w.is_some_and(|w| w > 0) == *present,
+                }
+            };
+            // The live servers, or with a weight asked for, every
+            // destination with its weight.
+            let show = |ws: &[(String, u32)]| {
+                let mut v: Vec<String> = ws
+                    .iter()
+                    .filter(|(_, w)| weight.is_some() || *w > 0)
+                    .map(|(k, w)| match weight {
+                        Some(_) => format!("{k}@{w}"),
+                        None => k.clone(),
+                    })
+                    .collect();
+                v.dedup();
+                v.join(" ")
+            };
             Checked {
                 line,
                 what: describe(s, e),
-                // No master, or a master with no table yet: nothing seen.
-                pass: table.is_some() && there == *present,
-                seen: match table {
-                    Some(_) => format!("master {} table [{}]", names(&m), live.join(" ")),
-                    None => format!("master {}, no table recorded", names(&m)),
+                // No such director, or one with no table yet: nothing seen.
+                pass: !seen.is_empty() && seen.iter().all(|(_, ws)| ws.is_some_and(holds)),
+                seen: if seen.is_empty() && *on == TableOf::Master {
+                    "master none, no table recorded".to_string()
+                } else if seen.is_empty() {
+                    format!("no backup with a table (masters {})", names(&masters))
+                } else {
+                    seen.iter()
+                        .map(|(d, ws)| match ws {
+                            Some(ws) => {
+                                format!("{role} {} table [{}]", s.directors[*d].name, show(ws))
+                            }
+                            None => format!("{role} {}, no table recorded", s.directors[*d].name),
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 },
             }
         }
@@ -402,9 +523,50 @@ fn expectation(
 pub fn describe(s: &Scenario, e: &Expectation) -> String {
     let at = |d: Duration| Instant::from_duration(d);
     match e {
-        Expectation::Master { node, at: t } => {
+        Expectation::Master {
+            node,
+            at: t,
+            instance: None,
+        } => {
             format!("{} is master at {}", s.directors[*node].name, at(*t))
         }
+        Expectation::Master {
+            node,
+            at: t,
+            instance: Some(i),
+        } => format!("{} is master of {i} at {}", s.directors[*node].name, at(*t)),
+        Expectation::State {
+            node,
+            instance,
+            state,
+            at: t,
+        } => format!(
+            "{} {instance} is {state} at {}",
+            s.directors[*node].name,
+            at(*t)
+        ),
+        Expectation::Priority {
+            node,
+            instance,
+            value,
+            at: t,
+        } => format!(
+            "{} {instance} has priority {value} at {}",
+            s.directors[*node].name,
+            at(*t)
+        ),
+        Expectation::Notify {
+            node,
+            argv,
+            from,
+            to,
+        } => format!(
+            "{} calls {} from {} to {}",
+            s.directors[*node].name,
+            argv.join(" "),
+            at(*from),
+            at(*to)
+        ),
         Expectation::VipHolder { node, at: t } => format!(
             "only {} holds the VIP at {}",
             s.directors[*node].name,
@@ -421,10 +583,20 @@ pub fn describe(s: &Scenario, e: &Expectation) -> String {
             server,
             at: t,
             present,
+            weight,
+            on,
         } => format!(
-            "{} {} the master's table at {}",
+            "{} {} the {} table at {}",
             s.real_servers[*server].name,
-            if *present { "is in" } else { "is not in" },
+            match weight {
+                Some(w) => format!("has weight {w} in"),
+                None if *present => "is in".to_string(),
+                None => "is not in".to_string(),
+            },
+            match on {
+                TableOf::Master => "master's",
+                TableOf::Backup => "backups'",
+            },
             at(*t)
         ),
         Expectation::SingleMaster { except } if except.is_empty() => "never two masters".into(),

@@ -69,7 +69,20 @@ impl Kernel {
     }
 }
 
-/// The real servers with weight above zero in `table`, as address:port, sorted.
+/// Every destination of `table` with its weight (address:port), sorted.
+pub fn weights(table: &ipvs::Table) -> Vec<(String, u32)> {
+    let mut v: Vec<(String, u32)> = table
+        .iter()
+        .flat_map(|(_, e)| e.dests().iter())
+        .map(|(k, d)| (SocketAddr::new(k.addr, k.port).to_string(), d.weight))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The real servers of `table` with a weight above 0 (address:port),
+/// sorted.
 pub fn live_servers(table: &ipvs::Table) -> Vec<String> {
     let mut v: Vec<String> = table
         .iter()

@@ -6,7 +6,7 @@
 //! to the real server that table picks while this director holds the VIP.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -27,6 +27,7 @@ use super::clock::Clock;
 use super::dr::Segment;
 use super::net::{self, ARP_PORT, CLIENT_PORT, VRRP_PORT};
 use super::shared::{DirectorControl, Shared, now};
+use super::trackers::{self, Report};
 use crate::record::{StateChange, TableChange};
 use crate::scenario::Host;
 
@@ -51,6 +52,8 @@ pub struct Node {
     pub kernel: Kernel,
     /// Its clock (drift applies to checks and flows too).
     pub clock: Clock,
+    /// Interfaces whose link is down (nothing is sent or received there).
+    pub down: BTreeSet<String>,
 }
 
 impl Node {
@@ -84,6 +87,16 @@ pub async fn run(shared: Shared, idx: usize) -> turmoil::Result {
         }
         daemon(shared.clone(), idx, &mut control).await?;
     }
+}
+
+/// The interfaces whose link is down under `ctl`: every one when the
+/// host's link is, else those the timeline took down.
+fn links_down(ctl: &DirectorControl, ifaces: &[String]) -> BTreeSet<String> {
+    ifaces
+        .iter()
+        .filter(|i| !ctl.link_up || ctl.env.links_down.contains(*i))
+        .cloned()
+        .collect()
 }
 
 /// The host's interfaces: every one its config names, each carrying its
@@ -141,9 +154,9 @@ async fn daemon(
 
     let ctl = control.borrow().clone();
     let clock = Clock::new(now().since_origin(), ctl.drift);
-    let mut link_up = ctl.link_up;
     let mut reloads = ctl.reloads;
     let (facts, ifaces) = host_facts(&config, addr, true);
+    let initially_down = links_down(&ctl, &ifaces);
     let opts = director::Options {
         seed,
         check: vigil_core::check::Options {
@@ -164,6 +177,7 @@ async fn daemon(
         vips: Vec::new(),
         kernel: Kernel::new(),
         clock,
+        down: initially_down.clone(),
     }));
     let socks = Sockets {
         vrrp: vrrp_sock,
@@ -184,19 +198,22 @@ async fn daemon(
         )));
     }
 
-    if !link_up {
-        for i in &ifaces {
-            feed(
-                &node,
-                &socks,
-                Input::Link {
-                    iface: i,
-                    up: false,
-                },
-            )
-            .await;
-        }
+    for i in &initially_down {
+        feed(
+            &node,
+            &socks,
+            Input::Link {
+                iface: i,
+                up: false,
+            },
+        )
+        .await;
     }
+    for r in trackers::initial(&config, &ctl.env) {
+        feed_report(&node, &socks, &r).await;
+    }
+    let (track_tx, mut track_rx) = mpsc::unbounded_channel::<Report>();
+    tasks.0.extend(trackers::spawn(&config, control, &track_tx));
     feed(&node, &socks, Input::Start).await;
 
     let mut buf = vec![0u8; 2048];
@@ -227,16 +244,22 @@ async fn daemon(
                 if ctl.drift != factor {
                     node.borrow_mut().clock.set_factor(now().since_origin(), ctl.drift);
                 }
-                if ctl.link_up != link_up {
-                    link_up = ctl.link_up;
-                    for i in &ifaces {
-                        feed(&node, &socks, Input::Link { iface: i, up: link_up }).await;
+                let down = links_down(&ctl, &ifaces);
+                let was = std::mem::replace(&mut node.borrow_mut().down, down.clone());
+                for i in &ifaces {
+                    let up = !down.contains(i);
+                    let was_up = !was.contains(i);
+                    if up != was_up {
+                        feed(&node, &socks, Input::Link { iface: i, up }).await;
                     }
                 }
                 if ctl.reloads != reloads {
                     // SIGHUP with the same config.
                     reloads = ctl.reloads;
-                    let (facts, _) = host_facts(&config, addr, link_up);
+                    let (mut facts, _) = host_facts(&config, addr, true);
+                    for (name, i) in facts.interfaces.iter_mut() {
+                        i.up = !down.contains(name);
+                    }
                     feed(&node, &socks, Input::Reload { config: config.clone(), host: &facts }).await;
                 }
                 if ctl.stopped {
@@ -248,17 +271,25 @@ async fn daemon(
             }
             r = socks.vrrp.recv_from(&mut buf) => {
                 let (n, from) = r?;
-                if from.ip() == addr || !link_up || shared.borrow_mut().lost(from.ip(), addr) {
+                if from.ip() == addr || !control.borrow().link_up || shared.borrow_mut().lost(from.ip(), addr) {
                     continue;
                 }
-                // Every interface is on the one segment.
+                // Every interface is on the one segment: each one up hears it.
                 for i in &ifaces {
+                    if node.borrow().down.contains(i) {
+                        continue;
+                    }
                     feed(&node, &socks, Input::Datagram { iface: i, bytes: &buf[..n] }).await;
+                }
+            }
+            report = track_rx.recv() => {
+                if let Some(r) = report {
+                    feed_report(&node, &socks, &r).await;
                 }
             }
             r = socks.arp.recv_from(&mut arp_buf) => {
                 let (n, from) = r?;
-                if from.ip() == addr || !link_up || shared.borrow_mut().lost(from.ip(), addr) {
+                if from.ip() == addr || !control.borrow().link_up || shared.borrow_mut().lost(from.ip(), addr) {
                     continue;
                 }
                 answer_arp(&node, &socks.arp, &arp_buf[..n], from).await;
@@ -302,6 +333,16 @@ impl Drop for Tasks {
     }
 }
 
+/// Gives the director a tracker's report.
+async fn feed_report(node: &Rc<RefCell<Node>>, socks: &Sockets, r: &Report) {
+    match r {
+        Report::Up(id, up) => feed(node, socks, Input::Tracker { id, up: *up }).await,
+        Report::Value(id, value) => {
+            feed(node, socks, Input::TrackerValue { id, value: *value }).await
+        }
+    }
+}
+
 /// Gives the director `input` and carries out what it asks for; answers
 /// to its requests (IPVS applied or dumped) are fed back at once, their
 /// outputs acted on before the rest.
@@ -333,6 +374,11 @@ async fn act(node: &Rc<RefCell<Node>>, socks: &Sockets, out: Output) -> Option<I
         (n.idx, n.shared.clone())
     };
     match out {
+        Output::Send { ref iface, .. } | Output::Announce { dev: ref iface, .. }
+            if node.borrow().down.contains(iface) =>
+        {
+            // Nothing leaves through an interface whose link is down.
+        }
         Output::Send {
             src,
             dst,
@@ -379,9 +425,8 @@ async fn act(node: &Rc<RefCell<Node>>, socks: &Sockets, out: Output) -> Option<I
             timeout,
         } => {
             let tx = socks.probe_tx.clone();
-            let me = shared.borrow().scenario.directors[idx].address;
             tokio::task::spawn_local(async move {
-                let result = super::probe::perform(&shared, me, &kind, &target, timeout).await;
+                let result = super::probe::perform(&shared, idx, id, &kind, &target, timeout).await;
                 let _ = tx.send((id, result));
             });
         }
@@ -390,12 +435,14 @@ async fn act(node: &Rc<RefCell<Node>>, socks: &Sockets, out: Output) -> Option<I
                 let mut n = node.borrow_mut();
                 let refused = n.kernel.apply(&ops);
                 let live = live_servers(n.kernel.table());
+                let weights = super::balancer::weights(n.kernel.table());
                 let mut w = shared.borrow_mut();
                 w.views[idx].live_servers = live.clone();
                 w.rec.tables.push(TableChange {
                     at: now(),
                     director: idx,
                     live,
+                    weights,
                 });
                 refused
             };
@@ -405,8 +452,17 @@ async fn act(node: &Rc<RefCell<Node>>, socks: &Sockets, out: Output) -> Option<I
             let t = node.borrow().kernel.table().clone();
             return Some(Input::IpvsDumped(Ok(t)));
         }
-        // Scripts do not run in the simulator.
-        Output::Notify(_) => {}
+        // Scripts do not run in the simulator: each call is recorded.
+        Output::Notify(run) => {
+            let argv: Vec<String> = run.command.args.iter().chain(&run.args).cloned().collect();
+            let n = node.borrow();
+            n.shared
+                .borrow_mut()
+                .rec
+                .notifies
+                .push((now(), idx, argv.clone()));
+            n.trace(Event::Harness(vigil_core::harness::Event::Notify { argv }));
+        }
         Output::Mastership(_) => {}
         Output::ReloadRefused(why) => {
             node.borrow()
@@ -420,10 +476,24 @@ async fn act(node: &Rc<RefCell<Node>>, socks: &Sockets, out: Output) -> Option<I
             // Observation: the record of state changes the verdict reads.
             if let Event::Vrrp(vrrp::Event {
                 instance,
-                kind: vrrp::EventKind::State { to, .. },
+                kind: vrrp::EventKind::Priority { to, .. },
+            }) = &e
+            {
+                n.shared
+                    .borrow_mut()
+                    .rec
+                    .priorities
+                    .push((now(), n.idx, instance.clone(), *to));
+            }
+            if let Event::Vrrp(vrrp::Event {
+                instance,
+                kind: vrrp::EventKind::State { to, priority, .. },
             }) = &e
             {
                 let mut w = n.shared.borrow_mut();
+                w.rec
+                    .priorities
+                    .push((now(), n.idx, instance.clone(), *priority));
                 w.views[n.idx].states.insert(instance.clone(), *to);
                 w.rec.states.push(StateChange {
                     at: now(),

@@ -12,7 +12,9 @@ pub mod net;
 mod probe;
 mod real_server;
 mod recorded;
+mod services;
 pub mod shared;
+mod trackers;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -27,7 +29,7 @@ use links::Links;
 pub use shared::{DirectorView, World};
 
 use crate::record::Recorder;
-use crate::scenario::{Action, Host, Peer, RsMode, Scenario};
+use crate::scenario::{Action, Host, Peer, RsServices, Scenario};
 
 /// How to run.
 #[derive(Clone, Debug, Default)]
@@ -123,8 +125,10 @@ fn apply(sim: &mut turmoil::Sim<'_>, shared: &shared::Shared, links: &mut Links,
         Action::Crash(h) => {
             sim.crash(s.host_address(*h));
             let mut w = shared.borrow_mut();
-            if let Host::Director(d) = h {
-                lost_director(&mut w, *d, at);
+            match h {
+                Host::Director(d) => lost_director(&mut w, *d, at),
+                Host::RealServer(r) => w.rs_down[*r] = true,
+                Host::Client(_) => {}
             }
             (name(*h), "crash", String::new())
         }
@@ -132,10 +136,16 @@ fn apply(sim: &mut turmoil::Sim<'_>, shared: &shared::Shared, links: &mut Links,
             if let Host::Director(d) = h {
                 // A running director restarted loses its state first.
                 lost_director(&mut shared.borrow_mut(), *d, at);
-                let _ = shared.borrow().controls[*d].send_replace(Default::default());
+                // The host's surroundings (scripts, files, processes) stay.
+                let env = shared.borrow().controls[*d].borrow().env.clone();
+                let _ = shared.borrow().controls[*d].send_replace(shared::DirectorControl {
+                    env,
+                    ..Default::default()
+                });
             }
             if let Host::RealServer(r) = h {
-                let _ = shared.borrow().rs_watch[*r].send_replace(RsMode::Ok);
+                shared.borrow_mut().rs_down[*r] = false;
+                let _ = shared.borrow().rs_watch[*r].send_replace(RsServices::default());
             }
             sim.bounce(s.host_address(*h));
             (name(*h), "restart", String::new())
@@ -218,16 +228,17 @@ fn apply(sim: &mut turmoil::Sim<'_>, shared: &shared::Shared, links: &mut Links,
             )
         }
         Action::Serve { server, mode } => {
-            let _ = shared.borrow().rs_watch[*server].send_replace(mode.clone());
-            let detail = match mode {
-                RsMode::Ok => "mode=ok".to_string(),
-                RsMode::Hang => "mode=hang".to_string(),
-                RsMode::Refuse => "mode=refuse".to_string(),
-                RsMode::Slow(d) => format!("mode=slow delay={}", vigil_core::time::fmt_ms(*d)),
-                RsMode::Status(c) => format!("mode=status status={c}"),
-                RsMode::Body(_) => "mode=body".to_string(),
-            };
+            shared.borrow().rs_watch[*server].send_modify(|st| st.apply(mode));
+            let detail = mode.detail();
             (name(Host::RealServer(*server)), "rs", detail)
+        }
+        Action::Interface { .. }
+        | Action::Script { .. }
+        | Action::File { .. }
+        | Action::Process { .. } => {
+            let (d, verb, detail) = action.host_input().expect("an action on a host");
+            shared.borrow().controls[d].send_modify(|c| c.env.apply(action));
+            (name(Host::Director(d)), verb, detail)
         }
     };
     let ev = Event::Harness(harness::Event::Fault {

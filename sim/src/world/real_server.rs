@@ -1,6 +1,7 @@
 //! A real server: a small HTTP server whose behaviour the timeline
-//! scripts (crash, hang, slow, wrong status, wrong page, refuse), and an
-//! echo service standing in for ICMP echo.
+//! scripts (crash, hang, slow, wrong status, wrong page, refuse), an echo
+//! service standing in for ICMP echo, and the UDP, DNS and SMTP services
+//! its checkers talk to (see [`super::services`]).
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use turmoil::net::{TcpListener, TcpStream, UdpSocket};
@@ -12,8 +13,9 @@ use tokio::sync::watch;
 
 use super::dr::Segment;
 use super::net::{CLIENT_PORT, ECHO_PORT};
+use super::services::{self, Datagram};
 use super::shared::Shared;
-use crate::scenario::RsMode;
+use crate::scenario::{RsMode, RsServices};
 
 /// The host future of real server `idx`.
 pub async fn run(shared: Shared, idx: usize) -> turmoil::Result {
@@ -23,17 +25,50 @@ pub async fn run(shared: Shared, idx: usize) -> turmoil::Result {
         (r.port, r.page.clone(), r.name.clone())
     };
     tokio::task::spawn_local(echo());
-    let mut modes = shared.borrow().rs_watch[idx].subscribe();
+    let modes = shared.borrow().rs_watch[idx].subscribe();
+    let (udp, smtp) = {
+        let w = shared.borrow();
+        services::of_host(&w.scenario, w.scenario.real_servers[idx].address)
+    };
+    // A UDP check on the service port is answered by the DR socket.
+    let on_port = udp.iter().find(|(p, _)| *p == port).map(|(_, s)| s.clone());
+    for (p, svc) in udp.into_iter().filter(|(p, _)| *p != port) {
+        tokio::task::spawn_local(datagrams(shared.clone(), idx, p, svc, modes.clone()));
+    }
+    for p in smtp.into_iter().filter(|p| *p != port) {
+        tokio::task::spawn_local(smtp_service(p, modes.clone(), name.clone()));
+    }
     tokio::task::spawn_local(serve_dr(
         shared.clone(),
         idx,
         modes.clone(),
         page.clone(),
         name.clone(),
+        on_port,
     ));
+    let (page2, name2) = (page.clone(), name.clone());
+    listen(
+        port,
+        modes,
+        |st| st.http == RsMode::Refuse,
+        move |stream, st| {
+            tokio::task::spawn_local(serve(stream, st.http.clone(), page2.clone(), name2.clone()));
+        },
+    )
+    .await
+}
+
+/// A TCP service on `port`: each connection handed to `serve` with the
+/// services' state then; no listener (connections refused) while
+/// `refusing` says so.
+async fn listen(
+    port: u16,
+    mut modes: watch::Receiver<RsServices>,
+    refusing: fn(&RsServices) -> bool,
+    serve: impl Fn(TcpStream, &RsServices),
+) -> turmoil::Result {
     loop {
-        let mode = modes.borrow_and_update().clone();
-        if mode == RsMode::Refuse {
+        if refusing(&modes.borrow_and_update()) {
             // Server stopped, host up: connections are refused.
             if modes.changed().await.is_err() {
                 return Ok(());
@@ -48,14 +83,13 @@ pub async fn run(shared: Shared, idx: usize) -> turmoil::Result {
                     if changed.is_err() {
                         return Ok(());
                     }
-                    if *modes.borrow() == RsMode::Refuse {
+                    if refusing(&modes.borrow()) {
                         break;
                     }
                 }
                 conn = listener.accept() => {
                     if let Ok((stream, _)) = conn {
-                        let mode = modes.borrow().clone();
-                        tokio::task::spawn_local(serve(stream, mode, page.clone(), name.clone()));
+                        serve(stream, &modes.borrow());
                     }
                 }
             }
@@ -63,14 +97,61 @@ pub async fn run(shared: Shared, idx: usize) -> turmoil::Result {
     }
 }
 
+/// Answers a checker's datagrams on `port` as service `svc` does.
+async fn datagrams(
+    shared: Shared,
+    idx: usize,
+    port: u16,
+    svc: Datagram,
+    modes: watch::Receiver<RsServices>,
+) -> turmoil::Result {
+    let me = shared.borrow().scenario.real_servers[idx].address;
+    let sock = UdpSocket::bind(("0.0.0.0", port)).await?;
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let (n, from) = sock.recv_from(&mut buf).await?;
+        if shared.borrow_mut().lost(from.ip(), me) {
+            continue;
+        }
+        let reply = services::answer(&svc, &modes.borrow(), &buf[..n]);
+        if let Some(r) = reply
+            && !shared.borrow_mut().lost(me, from.ip())
+        {
+            let _ = sock.send_to(&r, from).await;
+        }
+    }
+}
+
+/// An SMTP service on `port`, refusing connections in `smtp-refuse` mode.
+async fn smtp_service(
+    port: u16,
+    modes: watch::Receiver<RsServices>,
+    name: String,
+) -> turmoil::Result {
+    listen(
+        port,
+        modes,
+        |st| st.smtp_refuse,
+        move |stream, _| {
+            let name = name.clone();
+            tokio::task::spawn_local(async move {
+                services::smtp_session(stream, &name).await;
+            });
+        },
+    )
+    .await
+}
+
 /// Answers client requests forwarded by a director, straight back to the
-/// client (direct routing).
+/// client (direct routing); other datagrams on the port go to the
+/// checker's service there (`on_port`), if any.
 async fn serve_dr(
     shared: Shared,
     idx: usize,
-    modes: watch::Receiver<RsMode>,
+    modes: watch::Receiver<RsServices>,
     page: String,
     name: String,
+    on_port: Option<Datagram>,
 ) -> turmoil::Result {
     let (me, port) = {
         let w = shared.borrow();
@@ -87,11 +168,19 @@ async fn serve_dr(
             continue;
         }
         let Some(Segment::Request { client, .. }) = Segment::parse(&buf[..n]) else {
+            let reply = on_port
+                .as_ref()
+                .and_then(|svc| services::answer(svc, &modes.borrow(), &buf[..n]));
+            if let Some(r) = reply
+                && !shared.borrow_mut().lost(me, from.ip())
+            {
+                let _ = sock.send_to(&r, from).await;
+            }
             continue;
         };
         let to = SocketAddr::new(client.ip(), CLIENT_PORT);
         let client_port = client.port();
-        let mode = modes.borrow().clone();
+        let mode = modes.borrow().http.clone();
         let answer = |status: u16, body: &str| Segment::Response {
             client_port,
             http: response(status, body, &name),
@@ -102,6 +191,10 @@ async fn serve_dr(
             RsMode::Body(body) => answer(200, &body),
             RsMode::Refuse => Segment::Reset { client_port },
             RsMode::Hang => continue,
+            // Not HTTP modes (`RsServices::http` never holds them).
+            RsMode::UdpSilent | RsMode::DnsNxdomain | RsMode::SmtpRefuse | RsMode::MiscExit(_) => {
+                answer(200, &page)
+            }
             RsMode::Slow(d) => {
                 let sock = sock.clone();
                 let bytes = answer(200, &page).to_bytes();
@@ -163,7 +256,12 @@ async fn serve(mut stream: TcpStream, mode: RsMode, page: String, name: String) 
         return;
     }
     let reply = match mode {
-        RsMode::Ok | RsMode::Refuse => response(200, &page, &name),
+        RsMode::Ok
+        | RsMode::Refuse
+        | RsMode::UdpSilent
+        | RsMode::DnsNxdomain
+        | RsMode::SmtpRefuse
+        | RsMode::MiscExit(_) => response(200, &page, &name),
         RsMode::Hang => {
             // Accepted, never answered: hold the connection until the
             // peer gives up.

@@ -18,7 +18,7 @@ use vigil_core::time::Instant;
 use vigil_core::trace::{Event, Record};
 
 use crate::record::Recorder;
-use crate::scenario::{RsMode, Scenario};
+use crate::scenario::{RsServices, Scenario};
 
 /// A handle on the shared state.
 pub type Shared = Rc<RefCell<World>>;
@@ -34,6 +34,48 @@ pub struct DirectorControl {
     pub drift: f64,
     /// Reloads requested so far (each increment is one SIGHUP).
     pub reloads: u64,
+    /// What the host around the daemon looks like (kept across restarts).
+    pub env: HostEnv,
+}
+
+/// The director host's surroundings the daemon tracks: interface links,
+/// script results, file contents, processes. What is not named is healthy:
+/// links up, scripts succeed, files missing, processes running.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HostEnv {
+    /// Interfaces whose link is down.
+    pub links_down: std::collections::BTreeSet<String>,
+    /// `vrrp_script`s that fail (exit 1) from now on.
+    pub failing_scripts: std::collections::BTreeSet<String>,
+    /// Tracked files' contents by path.
+    pub files: BTreeMap<String, String>,
+    /// Tracked processes (by process name) that are stopped.
+    pub stopped_processes: std::collections::BTreeSet<String>,
+}
+
+impl HostEnv {
+    /// The surroundings after `action` (other actions change nothing).
+    pub fn apply(&mut self, action: &crate::scenario::Action) {
+        use crate::scenario::Action;
+        let set = |set: &mut std::collections::BTreeSet<String>, name: &String, on: bool| {
+            if on {
+                set.insert(name.clone());
+            } else {
+                set.remove(name);
+            }
+        };
+        match action {
+            Action::Interface { iface, up, .. } => set(&mut self.links_down, iface, !up),
+            Action::Script { script, ok, .. } => set(&mut self.failing_scripts, script, !ok),
+            Action::File { path, content, .. } => {
+                self.files.insert(path.clone(), content.clone());
+            }
+            Action::Process {
+                process, running, ..
+            } => set(&mut self.stopped_processes, process, !running),
+            _ => {}
+        }
+    }
 }
 
 impl Default for DirectorControl {
@@ -43,6 +85,7 @@ impl Default for DirectorControl {
             link_up: true,
             drift: 1.0,
             reloads: 0,
+            env: HostEnv::default(),
         }
     }
 }
@@ -74,8 +117,11 @@ pub struct World {
     pub rng: Rng,
     /// Directed loss rate per (from, to) address pair.
     pub loss: BTreeMap<(IpAddr, IpAddr), f64>,
-    /// Current behaviour of each real server, watched by its host.
-    pub rs_watch: Vec<watch::Sender<RsMode>>,
+    /// Current behaviour of each real server's services, watched by its
+    /// host.
+    pub rs_watch: Vec<watch::Sender<RsServices>>,
+    /// Whether each real server's host is crashed.
+    pub rs_down: Vec<bool>,
     /// Controls of each director, watched by its host.
     pub controls: Vec<watch::Sender<DirectorControl>>,
     /// What each director exposes.
@@ -95,8 +141,9 @@ impl World {
             rng: Rng::new(seed ^ 0x5eed_5e9e_0000_0001),
             loss: BTreeMap::new(),
             rs_watch: (0..scenario.real_servers.len())
-                .map(|_| watch::channel(RsMode::Ok).0)
+                .map(|_| watch::channel(RsServices::default()).0)
                 .collect(),
+            rs_down: vec![false; scenario.real_servers.len()],
             controls: (0..n)
                 .map(|_| watch::channel(DirectorControl::default()).0)
                 .collect(),

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::Loader;
 use crate::scenario::file::ExpectFile;
 use crate::scenario::names::{self, CheckWord};
-use crate::scenario::{Expect, Expectation, Host, Scenario};
+use crate::scenario::{Expect, Expectation, Host, Scenario, TableOf};
 
 impl Loader<'_> {
     /// The check of entry `i`, or `None` (reported) when it cannot be
@@ -31,14 +31,124 @@ impl Loader<'_> {
             );
             return None;
         };
+        let instance_key = format!("{key}.instance");
+        let instances = |n: usize| -> Vec<String> {
+            s.directors[n]
+                .config
+                .vrrp_instances
+                .iter()
+                .map(|i| i.name.clone())
+                .collect()
+        };
         let check = match word {
             CheckWord::Master | CheckWord::VipHolder => {
                 let node = self.director(s, &e.node, &format!("{key}.node"), &whole)?;
+                let instance = match &e.instance {
+                    Some(_) if word == CheckWord::Master => Some(self.one_of(
+                        &e.instance,
+                        &instance_key,
+                        &whole,
+                        "instance",
+                        &instances(node),
+                    )?),
+                    Some(t) => {
+                        self.error(&t.span(), &instance_key, "vip-holder judges every instance");
+                        None
+                    }
+                    None => None,
+                };
                 let at = need_at(self)?;
                 if word == CheckWord::Master {
-                    Expectation::Master { node, at }
+                    Expectation::Master { node, at, instance }
                 } else {
                     Expectation::VipHolder { node, at }
+                }
+            }
+            CheckWord::State | CheckWord::Priority => {
+                let node = self.director(s, &e.node, &format!("{key}.node"), &whole)?;
+                let instance = self.one_of(
+                    &e.instance,
+                    &instance_key,
+                    &whole,
+                    "instance",
+                    &instances(node),
+                );
+                let at = need_at(self);
+                if word == CheckWord::State {
+                    let words: Vec<String> =
+                        ["master", "backup", "fault"].map(String::from).to_vec();
+                    let st =
+                        self.one_of(&e.state, &format!("{key}.state"), &whole, "state", &words)?;
+                    let state = match st.as_str() {
+                        "master" => vigil_core::vrrp::State::Master,
+                        "backup" => vigil_core::vrrp::State::Backup,
+                        _ => vigil_core::vrrp::State::Fault,
+                    };
+                    Expectation::State {
+                        node,
+                        instance: instance?,
+                        state,
+                        at: at?,
+                    }
+                } else {
+                    let value = match &e.value {
+                        Some(v) if (0..=255).contains(v.get_ref()) => *v.get_ref() as u8,
+                        Some(v) => {
+                            self.error(
+                                &v.span(),
+                                &format!("{key}.value"),
+                                format!("{} is not a priority (0..=255)", v.get_ref()),
+                            );
+                            return None;
+                        }
+                        None => {
+                            self.error(
+                                &whole,
+                                &format!("{key}.value"),
+                                "missing: the effective priority",
+                            );
+                            return None;
+                        }
+                    };
+                    Expectation::Priority {
+                        node,
+                        instance: instance?,
+                        value,
+                        at: at?,
+                    }
+                }
+            }
+            CheckWord::Notify => {
+                let node = self.director(s, &e.node, &format!("{key}.node"), &whole)?;
+                if e.argv.is_empty() {
+                    self.error(
+                        &whole,
+                        &format!("{key}.argv"),
+                        "missing: the program (and leading arguments) the call starts with",
+                    );
+                    return None;
+                }
+                let k = format!("{key}.within");
+                let (from, to) = match &e.within {
+                    Some((a, b)) => {
+                        let (x, y) = (self.run_time(a, &k), self.run_time(b, &k));
+                        let (x, y) = (x?, y?);
+                        self.window(
+                            x,
+                            y,
+                            &a.span(),
+                            &k,
+                            "the first time must be before the second",
+                        );
+                        (x, y)
+                    }
+                    None => (Duration::ZERO, self.end?),
+                };
+                Expectation::Notify {
+                    node,
+                    argv: e.argv.clone(),
+                    from,
+                    to,
                 }
             }
             CheckWord::MaxFailover => {
@@ -86,10 +196,46 @@ impl Loader<'_> {
                         return None;
                     }
                 };
+                let weight = match &e.weight {
+                    Some(w) if (0..=i64::from(u32::MAX)).contains(w.get_ref()) => {
+                        Some(*w.get_ref() as u32)
+                    }
+                    Some(w) => {
+                        self.error(
+                            &w.span(),
+                            &format!("{key}.weight"),
+                            format!("{} is not a weight", w.get_ref()),
+                        );
+                        return None;
+                    }
+                    None => None,
+                };
+                if weight.is_some() && e.present == Some(false) {
+                    self.error(
+                        &whole,
+                        &format!("{key}.present"),
+                        "a weight says it is present: drop present = false or the weight",
+                    );
+                }
+                let on = match &e.on {
+                    None => TableOf::Master,
+                    Some(_) => {
+                        let words = ["master".to_string(), "backup".to_string()];
+                        let w =
+                            self.one_of(&e.on, &format!("{key}.on"), &whole, "table", &words)?;
+                        if w == "master" {
+                            TableOf::Master
+                        } else {
+                            TableOf::Backup
+                        }
+                    }
+                };
                 Expectation::InTable {
                     server,
                     at: need_at(self)?,
                     present: e.present.unwrap_or(true),
+                    weight,
+                    on,
                 }
             }
             CheckWord::SingleMaster => {

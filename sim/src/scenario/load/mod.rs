@@ -201,11 +201,7 @@ impl Loader<'_> {
         for (i, d) in f.director.iter().enumerate() {
             let key = format!("director[{i}]");
             let address = self.addr(&d.address, &format!("{key}.address"));
-            let config_path = if dir.is_empty() {
-                d.config.get_ref().clone()
-            } else {
-                format!("{dir}/{}", d.config.get_ref())
-            };
+            let config_path = crate::scenario::beside(&dir, d.config.get_ref());
             // keepalived's config id defaults to the host name.
             let opts = config::ParseOptions {
                 config_id: Some(d.name.get_ref().clone()),
@@ -591,6 +587,33 @@ impl Loader<'_> {
             None => Some(Peer::All),
             _ => self.host(s, t, key, whole).map(Peer::Host),
         }
+    }
+
+    /// The word `t` (present, one of `known`), or `None` (reported:
+    /// missing, or unknown with the nearest known word).
+    fn one_of(
+        &mut self,
+        t: &Option<Text>,
+        key: &str,
+        whole: &Range<usize>,
+        what: &str,
+        known: &[String],
+    ) -> Option<String> {
+        let Some(t) = t else {
+            self.error(whole, key, format!("missing: the {what}"));
+            return None;
+        };
+        let w = t.get_ref();
+        if known.iter().any(|k| k == w) {
+            return Some(w.clone());
+        }
+        let message = match vigil_core::config::did_you_mean(w, known.iter().map(String::as_str)) {
+            Some(n) => format!("unknown {what} {w:?}; did you mean {n:?}?"),
+            None if known.is_empty() => format!("unknown {what} {w:?} (there is none)"),
+            None => format!("unknown {what} {w:?} (known: {})", known.join(", ")),
+        };
+        self.error(&t.span(), key, message);
+        None
     }
 
     fn director(

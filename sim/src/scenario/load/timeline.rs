@@ -28,8 +28,101 @@ impl Loader<'_> {
             Verb::Stop => Action::Stop(self.director(s, &a.target, &target_key, &whole)?),
             Verb::Start => Action::Start(self.director(s, &a.target, &target_key, &whole)?),
             Verb::Reload => Action::Reload(self.director(s, &a.target, &target_key, &whole)?),
-            Verb::LinkDown => Action::LinkDown(self.director(s, &a.target, &target_key, &whole)?),
-            Verb::LinkUp => Action::LinkUp(self.director(s, &a.target, &target_key, &whole)?),
+            Verb::LinkDown | Verb::LinkUp => {
+                let d = self.director(s, &a.target, &target_key, &whole)?;
+                let up = verb == Verb::LinkUp;
+                match &a.interface {
+                    None if up => Action::LinkUp(d),
+                    None => Action::LinkDown(d),
+                    Some(_) => {
+                        let known = vigil_core::director::host::interfaces(&s.directors[d].config);
+                        let iface = self.one_of(
+                            &a.interface,
+                            &format!("{key}.interface"),
+                            &whole,
+                            "interface",
+                            &known,
+                        )?;
+                        Action::Interface {
+                            director: d,
+                            iface,
+                            up,
+                        }
+                    }
+                }
+            }
+            Verb::Script => {
+                let director = self.director(s, &a.target, &target_key, &whole)?;
+                let c = &s.directors[director].config;
+                let known: Vec<String> = c.vrrp_scripts.iter().map(|x| x.name.clone()).collect();
+                let script = self.one_of(
+                    &a.script,
+                    &format!("{key}.script"),
+                    &whole,
+                    "vrrp_script",
+                    &known,
+                );
+                let words = ["ok".to_string(), "fail".to_string()];
+                let result = self.one_of(
+                    &a.result,
+                    &format!("{key}.result"),
+                    &whole,
+                    "result",
+                    &words,
+                );
+                Action::Script {
+                    director,
+                    script: script?,
+                    ok: result? == "ok",
+                }
+            }
+            Verb::File => {
+                let director = self.director(s, &a.target, &target_key, &whole)?;
+                let c = &s.directors[director].config;
+                let known: Vec<String> = c.track_files.iter().map(|x| x.path.clone()).collect();
+                let path = self.one_of(
+                    &a.path,
+                    &format!("{key}.path"),
+                    &whole,
+                    "track_file path",
+                    &known,
+                )?;
+                Action::File {
+                    director,
+                    path,
+                    content: a.content.clone().unwrap_or_default(),
+                }
+            }
+            Verb::Process => {
+                let director = self.director(s, &a.target, &target_key, &whole)?;
+                let c = &s.directors[director].config;
+                let mut known: Vec<String> = c
+                    .track_processes
+                    .iter()
+                    .map(|x| x.process.clone())
+                    .collect();
+                known.dedup();
+                let process = self.one_of(
+                    &a.process,
+                    &format!("{key}.process"),
+                    &whole,
+                    "tracked process",
+                    &known,
+                );
+                let words = ["running".to_string(), "stopped".to_string()];
+                let state = self.one_of(
+                    &a.state,
+                    &format!("{key}.state"),
+                    &whole,
+                    "process state",
+                    &words,
+                );
+                Action::Process {
+                    director,
+                    process: process?,
+                    running: state? == "running",
+                }
+            }
             Verb::Partition => Action::Partition {
                 a: self.host(s, &a.target, &target_key, &whole)?,
                 b: self.peer(s, &a.peer, &peer_key, &whole)?,
@@ -137,6 +230,30 @@ impl Loader<'_> {
                     ModeWord::Body => {
                         RsMode::Body(a.body.clone().unwrap_or_else(|| "wrong page".to_string()))
                     }
+                    ModeWord::UdpSilent => RsMode::UdpSilent,
+                    ModeWord::DnsNxdomain => RsMode::DnsNxdomain,
+                    ModeWord::SmtpRefuse => RsMode::SmtpRefuse,
+                    ModeWord::MiscExit => match &a.exit {
+                        Some(e) if (0..=255).contains(e.get_ref()) => {
+                            RsMode::MiscExit(*e.get_ref() as u8)
+                        }
+                        Some(e) => {
+                            self.error(
+                                &e.span(),
+                                &format!("{key}.exit"),
+                                format!("{} is not an exit status (0..=255)", e.get_ref()),
+                            );
+                            return None;
+                        }
+                        None => {
+                            self.error(
+                                &m.span(),
+                                &format!("{key}.exit"),
+                                "misc-exit needs exit = 0..=255",
+                            );
+                            return None;
+                        }
+                    },
                 };
                 Action::Serve { server, mode }
             }
