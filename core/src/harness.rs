@@ -48,6 +48,13 @@ pub enum Event {
         /// Program then arguments, as keepalived passes them.
         argv: Vec<String>,
     },
+    /// A line was written to a notify FIFO (component `notify`).
+    FifoLine {
+        /// The FIFO.
+        path: String,
+        /// The line, without its newline.
+        line: String,
+    },
 }
 
 impl fmt::Display for Event {
@@ -88,6 +95,10 @@ impl fmt::Display for Event {
             Event::Notify { argv } => {
                 f.write_str("notify run")?;
                 Fields::new(f).field("argv", argv.join(" "));
+            }
+            Event::FifoLine { path, line } => {
+                f.write_str("notify fifo")?;
+                Fields::new(f).field("path", path).field("line", line);
             }
         }
         Ok(())

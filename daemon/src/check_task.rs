@@ -323,6 +323,10 @@ impl Checks {
                         .run(run.command, run.args, run.what, &self.policy);
                     None
                 }
+                Output::FifoLine { path, line } => {
+                    crate::fifo::write(&path, &line);
+                    None
+                }
                 Output::Trace(trace::Event::Ipvs(ipvs::Event::Op(_))) if quiet_ops => None,
                 Output::Trace(e) => {
                     log::event(&e);

@@ -201,6 +201,14 @@ fn supervise(cli: &Cli, cfg: Arc<Config>, run_vrrp: bool, run_check: bool) -> i3
             }
         },
     };
+    // The runtime of the signal loop; the notify FIFOs open on it (their
+    // scripts run there) before either side starts, as keepalived opens
+    // them before its first state line.
+    let rt = runtime();
+    {
+        let _on = rt.enter();
+        crate::fifo::open(&cfg, &crate::script::Policy::of(&cfg));
+    }
     let (master_tx, master_rx) = watch::channel(false);
     let mut sides = Sides {
         vrrp: None,
@@ -232,10 +240,12 @@ fn supervise(cli: &Cli, cfg: Arc<Config>, run_vrrp: bool, run_check: bool) -> i3
             Ok(Err(e)) => {
                 tracing::error!("cannot run: {e}");
                 let _ = h.join();
+                crate::fifo::close();
                 return EXIT_CONFIG;
             }
             Err(_) => {
                 tracing::error!("cannot run: the VRRP thread failed to start");
+                crate::fifo::close();
                 return EXIT_CONFIG;
             }
         }
@@ -267,7 +277,7 @@ fn supervise(cli: &Cli, cfg: Arc<Config>, run_vrrp: bool, run_check: bool) -> i3
             .expect("spawn the check thread");
         sides.check = Some((tx, h));
     }
-    runtime().block_on(signals(cli, cfg, sides))
+    rt.block_on(signals(cli, cfg, sides))
 }
 
 async fn signals(cli: &Cli, mut cfg: Arc<Config>, sides: Sides) -> i32 {
@@ -350,6 +360,8 @@ async fn signals(cli: &Cli, mut cfg: Arc<Config>, sides: Sides) -> i32 {
                         }
                     }
                 }
+                // keepalived closes and reopens its FIFOs on a reload.
+                crate::fifo::open(&new, &crate::script::Policy::of(&new));
                 if let Some((tx, _)) = &sides.check {
                     let _ = tx.send(check_task::Command::Reload(new.clone()));
                 }
@@ -384,6 +396,8 @@ async fn signals(cli: &Cli, mut cfg: Arc<Config>, sides: Sides) -> i32 {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), w).await;
         joins.push(h);
     }
+    // After the last line (the instances' STOP).
+    crate::fifo::close();
     tracing::info!("stopped");
     // The side threads end with their runtimes; do not wait on stuck probes.
     drop(joins);

@@ -24,6 +24,7 @@ pub mod cli;
 pub mod clock;
 pub mod daemon;
 pub mod events;
+pub mod fifo;
 pub mod ipvs_backend;
 pub mod ipvs_netlink;
 pub mod log;

@@ -543,6 +543,7 @@ impl Vrrp {
                     self.notifier
                         .run(run.command, run.args, run.what, &self.policy)
                 }
+                Output::FifoLine { path, line } => crate::fifo::write(&path, &line),
                 Output::Mastership(m) => {
                     let _ = self.master_tx.send(m);
                 }

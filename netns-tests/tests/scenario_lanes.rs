@@ -1,8 +1,9 @@
 //! The scenarios beyond the reference shape on real namespaces:
 //! `track-script` (a `vrrp_script` failing and recovering, a `track_file`
-//! written, notify calls recorded) runs with vigild and with keepalived
-//! 2.2.7 and both must meet every expectation the simulator meets
-//! (priorities, states, notify argv). `track-process`, `checks` and
+//! written, notify calls recorded) and `vip-removed` (the master's VIP
+//! deleted by hand) run with vigild and with keepalived 2.2.7, and both
+//! must meet every expectation the simulator meets (priorities, states,
+//! notify argv). `track-process`, `checks` and
 //! `sync-group` are refused here, naming why (the directors share one
 //! process table; the harness's real servers serve HTTP only; it gives
 //! each director one interface), rather than run with their expectations
@@ -23,15 +24,14 @@ fn prepared(rel: &str) -> harness::Prepared {
     harness::prepare(&FsSource, &path).unwrap_or_else(|e| panic!("{rel}: {e:?}"))
 }
 
-#[test]
-fn track_script_with_vigild_and_with_keepalived() {
-    if !ns::require_root("track_script_with_vigild_and_with_keepalived") {
-        return;
-    }
-    let p = prepared("track-script/scenario.toml");
+/// Runs scenario `rel` with vigild and with keepalived at once (tags
+/// `tag` + v/k); every expectation must be judged and met by both. The
+/// outcomes, vigild's first.
+fn with_both_daemons(rel: &str, tag: &str) -> Vec<harness::Outcome> {
+    let p = prepared(rel);
     let runs = [
-        (DirectorImpl::Vigild, "tsv"),
-        (DirectorImpl::Keepalived, "tsk"),
+        (DirectorImpl::Vigild, format!("{tag}v")),
+        (DirectorImpl::Keepalived, format!("{tag}k")),
     ];
     let outcomes: Vec<_> = std::thread::scope(|sc| {
         let handles: Vec<_> = runs
@@ -43,7 +43,7 @@ fn track_script_with_vigild_and_with_keepalived() {
                         p,
                         &Options {
                             director_impl: *imp,
-                            tag: (*tag).into(),
+                            tag: tag.clone(),
                             keep: Keep::OnFailure,
                             ..Options::default()
                         },
@@ -57,19 +57,32 @@ fn track_script_with_vigild_and_with_keepalived() {
             .collect()
     });
     let mut failures = Vec::new();
+    let mut out = Vec::new();
     for ((imp, _), o) in runs.iter().zip(outcomes) {
-        let o = o.unwrap_or_else(|e| panic!("{imp}: {e}"));
+        let o = o.unwrap_or_else(|e| panic!("{rel} ({imp}): {e}"));
         let text = harness::report::verdict(&o);
-        eprintln!("--- track-script ({imp}) ---\n{text}");
+        eprintln!("--- {rel} ({imp}) ---\n{text}");
         // Every expectation is judged here: none may be set aside.
         assert!(o.unjudged.is_empty(), "{imp}: unjudged {:?}", o.unjudged);
         assert_eq!(o.verdict.expectations.len(), p.scenario.expectations.len());
         if !o.pass() {
             failures.push(format!(
-                "{imp}: {}\n{text}",
+                "{rel} ({imp}): {}\n{text}",
                 o.first_failure().unwrap_or_default()
             ));
         }
+        out.push(o);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    out
+}
+
+#[test]
+fn track_script_with_vigild_and_with_keepalived() {
+    if !ns::require_root("track_script_with_vigild_and_with_keepalived") {
+        return;
+    }
+    for o in with_both_daemons("track-script/scenario.toml", "ts") {
         // The notify calls came from the daemon through the recorder.
         assert!(
             o.run
@@ -77,11 +90,19 @@ fn track_script_with_vigild_and_with_keepalived() {
                 .notifies
                 .iter()
                 .any(|(_, _, a)| a.last().map(String::as_str) == Some("80")),
-            "{imp}: no notify call with lb1's lowered priority: {:?}",
+            "{}: no notify call with lb1's lowered priority: {:?}",
+            o.director_impl,
             o.run.rec.notifies
         );
     }
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn vip_removed_with_vigild_and_with_keepalived() {
+    if !ns::require_root("vip_removed_with_vigild_and_with_keepalived") {
+        return;
+    }
+    with_both_daemons("vip-removed/scenario.toml", "vr");
 }
 
 /// Scenario `rel` is refused before anything runs, with `why` and the

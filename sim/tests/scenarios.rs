@@ -56,6 +56,7 @@ scenario_test!(track_script, "scenarios/track-script/scenario.toml");
 scenario_test!(track_process, "scenarios/track-process/scenario.toml");
 scenario_test!(checks, "scenarios/checks/scenario.toml");
 scenario_test!(sync_group, "scenarios/sync-group/scenario.toml");
+scenario_test!(vip_removed, "scenarios/vip-removed/scenario.toml");
 
 /// Other seeds change jitter and check phases, not the outcome: every
 /// seed passes the seed scenario's expectations.

@@ -178,6 +178,9 @@ pub fn dump(config: &Config) -> String {
         if g.smtp_alert != n.smtp_alert_vrrp.or(n.smtp_alert).unwrap_or(false) {
             o.line(format!("smtp_alert {}", flag(g.smtp_alert)));
         }
+        if let Some(b) = g.notify_priority_changes {
+            o.line(format!("notify_priority_changes {}", flag(b)));
+        }
         if g.tracking_weight {
             o.line("sync_group_tracking_weight");
         }
@@ -310,6 +313,24 @@ fn global(o: &mut Out, g: &GlobalDefs) {
     }
     if g.enable_script_security {
         o.line("enable_script_security");
+    }
+    let f = &g.fifos;
+    for (kw, fifo) in [
+        ("notify_fifo", &f.global),
+        ("vrrp_notify_fifo", &f.vrrp),
+        ("lvs_notify_fifo", &f.lvs),
+    ] {
+        let Some(fifo) = fifo else { continue };
+        match &fifo.owner {
+            Some(u) => o.line(format!("{kw} {} {u}", w(&fifo.path))),
+            None => o.line(format!("{kw} {}", w(&fifo.path))),
+        }
+        if let Some(c) = &fifo.script {
+            o.line(format!("{kw}_script {}", cmd(c)));
+        }
+    }
+    if f.priority_changes {
+        o.line("vrrp_notify_priority_changes");
     }
     let t = &g.lvs_timeouts;
     let mut parts = Vec::new();
@@ -515,6 +536,9 @@ fn instance(o: &mut Out, i: &VrrpInstance, g: &GlobalDefs) {
     let n = &g.notification;
     if i.smtp_alert != n.smtp_alert_vrrp.or(n.smtp_alert).unwrap_or(false) {
         o.line(format!("smtp_alert {}", flag(i.smtp_alert)));
+    }
+    if let Some(b) = i.notify_priority_changes {
+        o.line(format!("notify_priority_changes {}", flag(b)));
     }
     if let Some(v) = &i.use_vmac {
         let mut s = "use_vmac".to_string();

@@ -134,13 +134,14 @@ pub struct Case {
 }
 
 /// Every output kind [`Case::show`] may name.
-pub const KINDS: [&str; 9] = [
+pub const KINDS: [&str; 10] = [
     "send",
     "vip",
     "announce",
     "probe",
     "ipvs",
     "notify",
+    "fifo",
     "mastership",
     "reload",
     "trace",
@@ -644,6 +645,7 @@ fn log_output(log: &mut String, now: Instant, o: &Output, show: &BTreeSet<String
         Output::Probe { .. } => "probe",
         Output::Ipvs(_) | Output::IpvsDump => "ipvs",
         Output::Notify(_) => "notify",
+        Output::FifoLine { .. } => "fifo",
         Output::Mastership(_) => "mastership",
         Output::ReloadRefused(_) => "reload",
         Output::Trace(_) => "trace",

@@ -180,6 +180,14 @@ pub enum Output {
     IpvsDump,
     /// Run a script.
     Notify(Run),
+    /// Write `line` and a newline to the notify FIFO at `path` (opened
+    /// at start as keepalived opens it; a full FIFO loses the line).
+    FifoLine {
+        /// The FIFO (`notify_fifo`, `vrrp_notify_fifo`, `lvs_notify_fifo`).
+        path: String,
+        /// The line, without its newline.
+        line: String,
+    },
     /// This director became master of some instance (true) or of none.
     Mastership(bool),
     /// A reload could not be applied; the running configuration stays.
@@ -247,6 +255,7 @@ impl fmt::Display for Output {
                 }
                 Ok(())
             }
+            Output::FifoLine { path, line } => write!(f, "fifo {path} {line}"),
             Output::Mastership(m) => write!(f, "mastership {}", if *m { "master" } else { "none" }),
             Output::ReloadRefused(why) => write!(f, "reload-refused {why}"),
             Output::Trace(e) => write!(f, "trace {e}"),

@@ -30,6 +30,7 @@ pub mod stream;
 pub mod tracked;
 
 pub mod dump;
+pub mod fifo;
 
 mod balancer;
 mod io;

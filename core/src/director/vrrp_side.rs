@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::Options;
+use super::fifo;
 use super::host::{self, Host};
 use super::io::{Input, Output, Run};
 use crate::config::Config;
@@ -320,6 +321,8 @@ impl Vrrp {
                 vrrp::Output::Notify(n) => {
                     if !was_fault {
                         self.out.extend(deleted_runs(&self.config, &n));
+                        let line = fifo::line("INSTANCE", &n.instance, "FAULT", n.priority);
+                        self.out.extend(fifo::vrrp_lines(&self.config, &line));
                     }
                 }
                 out => self.act_one(&cfg, out),
@@ -404,13 +407,39 @@ impl Vrrp {
                 for run in notify_runs(&self.config, &n) {
                     self.out.push(Output::Notify(run));
                 }
+                let line = fifo::line(
+                    "INSTANCE",
+                    &n.instance,
+                    n.state.keepalived_name(),
+                    n.priority,
+                );
+                self.out.extend(fifo::vrrp_lines(&self.config, &line));
             }
             vrrp::Output::GroupNotify { group, state } => {
                 for run in group_notify_runs(&self.config, &group, state) {
                     self.out.push(Output::Notify(run));
                 }
+                let line = fifo::line("GROUP", &group, state.keepalived_name(), 0);
+                self.out.extend(fifo::vrrp_lines(&self.config, &line));
             }
-            vrrp::Output::Trace(e) => self.out.push(Output::Trace(e)),
+            vrrp::Output::Trace(e) => {
+                if let trace::Event::Vrrp(vrrp::Event {
+                    instance,
+                    kind: vrrp::EventKind::Priority { to, .. },
+                }) = &e
+                    && fifo::priority_changes(&self.config, instance)
+                    && let Some(state) = self
+                        .router
+                        .instances()
+                        .iter()
+                        .find(|i| i.config().name == *instance)
+                        .map(|i| fifo::priority_state(i.state()))
+                {
+                    let line = fifo::line("INSTANCE", instance, state, *to);
+                    self.out.extend(fifo::vrrp_lines(&self.config, &line));
+                }
+                self.out.push(Output::Trace(e));
+            }
         }
     }
 

@@ -141,6 +141,19 @@ impl KeepalivedLog {
         if msg == "Stopped" || msg == "Stopping" || msg.starts_with("Stopped Keepalived") {
             return self.stop_all();
         }
+        // `Netlink reflector reports IP 192.0.2.1 removed from eth0`:
+        // the next transition of the instances holding it is that.
+        if let Some(rest) = msg.strip_prefix("Netlink reflector reports IP ")
+            && let Some((addr, _)) = rest.split_once(" removed from ")
+            && let Ok(addr) = addr.parse::<IpAddr>()
+        {
+            for inst in self.instances.values_mut() {
+                if inst.info.vips.contains(&addr) {
+                    inst.pending = Some(Reason::AddressRemoved);
+                }
+            }
+            return Vec::new();
+        }
         let Some(rest) = msg.strip_prefix('(') else {
             return Vec::new();
         };
@@ -191,7 +204,11 @@ impl KeepalivedLog {
                 inst.pending = Some(Reason::PriorityZeroReceived);
                 Vec::new()
             }
-            "sent 0 priority" => go(inst, State::Initialize, Reason::Shutdown),
+            // A master stopping; the same line follows a step down (an
+            // address removed), after its `Entering BACKUP STATE`.
+            "sent 0 priority" if inst.state == State::Master => {
+                go(inst, State::Initialize, Reason::Shutdown)
+            }
             "setting VIPs." => {
                 inst.vips_set = true;
                 ev(EventKind::Vips {
@@ -388,6 +405,31 @@ mod tests {
                 "vrrp/apache state from=initialize to=backup reason=startup prio=90",
                 "vrrp/apache priority from=90 to=70 cause=\"\"",
                 "vrrp/apache state from=backup to=master reason=master-down-timeout prio=70",
+            ]
+        );
+    }
+
+    /// An address removed by hand: BACKUP for that reason, then the
+    /// priority-0 advert's line, which is no stop.
+    #[test]
+    fn an_address_removed_steps_down_without_stopping() {
+        let mut p = parser();
+        let got = run(
+            &mut p,
+            &[
+                "(apache) Entering BACKUP STATE (init)",
+                "(apache) Entering MASTER STATE",
+                "Netlink reflector reports IP 192.0.2.160 removed from eth0",
+                "(apache) Entering BACKUP STATE",
+                "(apache) sent 0 priority",
+                "(apache) Entering MASTER STATE",
+            ],
+        );
+        assert_eq!(
+            got[2..],
+            [
+                "vrrp/apache state from=master to=backup reason=address-removed prio=90",
+                "vrrp/apache state from=backup to=master reason=master-down-timeout prio=90",
             ]
         );
     }

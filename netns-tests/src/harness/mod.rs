@@ -866,6 +866,21 @@ impl World {
                 self.fault(&name(Host::RealServer(*server)), "rs", detail);
                 self.servers[*server].set(mode.clone());
             }
+            Action::VipRemoved { director, addr } => {
+                let (_, verb, detail) = action.host_input().expect("an action on a host");
+                self.fault(&name(Host::Director(*director)), verb, detail);
+                let ns = self.lab.get(&s.directors[*director].name);
+                // As `ip addr del` by hand; nothing when it is not held.
+                if let Some(a) = ns.addresses().into_iter().find(|a| a.addr == *addr) {
+                    ns.ip(&[
+                        "addr",
+                        "del",
+                        &format!("{}/{}", a.addr, a.prefix),
+                        "dev",
+                        &a.dev,
+                    ]);
+                }
+            }
             Action::Script { .. } | Action::File { .. } => {
                 let (d, verb, detail) = action.host_input().expect("an action on a host");
                 self.fault(&name(Host::Director(d)), verb, detail);

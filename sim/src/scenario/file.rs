@@ -154,6 +154,8 @@ pub struct ActionFile {
     pub process: Option<Text>,
     /// process: `running` or `stopped`.
     pub state: Option<Text>,
+    /// vip-removed: the virtual address deleted.
+    pub address: Option<Text>,
 }
 
 /// `[[expect]]`: one check of the outcome. Its times fall within the run

@@ -335,6 +335,15 @@ pub enum Action {
         /// Its text.
         content: String,
     },
+    /// Someone else deletes one of a director's virtual addresses from
+    /// its interface (`ip addr del`): keepalived's master steps down and
+    /// takes it back (a director not holding it is left as it is).
+    VipRemoved {
+        /// The director.
+        director: usize,
+        /// The address (a VIP or excluded VIP of its config).
+        addr: IpAddr,
+    },
     /// Whether a tracked process runs on a director from now on.
     Process {
         /// The director.
@@ -379,6 +388,9 @@ impl Action {
                 "file",
                 format!("path={path} content={content:?}"),
             ),
+            Action::VipRemoved { director, addr } => {
+                (*director, "vip-removed", format!("address={addr}"))
+            }
             Action::Process {
                 director,
                 process,
@@ -453,6 +465,9 @@ impl Action {
                 path,
                 content,
             } => format!("file {} {path} {content:?}", n(Host::Director(*director))),
+            Action::VipRemoved { director, addr } => {
+                format!("vip-removed {} {addr}", n(Host::Director(*director)))
+            }
             Action::Process {
                 director,
                 process,

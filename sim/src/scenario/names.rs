@@ -64,6 +64,8 @@ words! {
         File = "file",
         /// `process`: a tracked process starts or stops.
         Process = "process",
+        /// `vip-removed`: someone deletes a director's VIP.
+        VipRemoved = "vip-removed",
     }
 }
 

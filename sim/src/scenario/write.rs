@@ -189,6 +189,11 @@ pub fn to_toml(s: &Scenario, config: impl Fn(usize, &Director) -> String) -> Str
                 q(path),
                 q(content)
             ),
+            Action::VipRemoved { director, addr } => format!(
+                "action = \"vip-removed\"\ntarget = {}\naddress = {}",
+                name(Host::Director(*director)),
+                q(&addr.to_string())
+            ),
             Action::Process {
                 director,
                 process,
@@ -358,7 +363,13 @@ mod tests {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios");
         let out = std::env::temp_dir().join(format!("vigil-write-{}", std::process::id()));
         std::fs::create_dir_all(&out).unwrap();
-        for name in ["track-script", "track-process"] {
+        for name in [
+            "track-script",
+            "track-process",
+            "checks",
+            "sync-group",
+            "vip-removed",
+        ] {
             let s = super::super::load(&FsSource, &format!("{root}/{name}/scenario.toml")).unwrap();
             let text = to_toml(&s, |_, d| d.config_path.clone());
             let path = out.join(format!("{name}.toml"));

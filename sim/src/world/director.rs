@@ -46,8 +46,8 @@ pub struct Node {
     pub director: Director,
     /// Whether it holds the VIPs (forwarding allowed).
     pub holds_vips: bool,
-    /// The VIPs it holds now.
-    pub vips: Vec<IpAddr>,
+    /// The VIPs it holds now, each with its interface.
+    pub vips: Vec<(IpAddr, String)>,
     /// The host's kernel IPVS table and connections.
     pub kernel: Kernel,
     /// Its clock (drift applies to checks and flows too).
@@ -60,6 +60,11 @@ impl Node {
     /// Records a trace event at the true simulated time.
     pub fn trace(&self, event: Event) {
         self.shared.borrow_mut().trace(now(), &self.name, event);
+    }
+
+    /// Whether it holds virtual address `addr` now.
+    fn holds(&self, addr: IpAddr) -> bool {
+        self.vips.iter().any(|(a, _)| *a == addr)
     }
 
     fn own(&self) -> vigil_core::time::Instant {
@@ -155,6 +160,7 @@ async fn daemon(
     let ctl = control.borrow().clone();
     let clock = Clock::new(now().since_origin(), ctl.drift);
     let mut reloads = ctl.reloads;
+    let mut removals = ctl.vip_removals.len();
     let (facts, ifaces) = host_facts(&config, addr, true);
     let initially_down = links_down(&ctl, &ifaces);
     let opts = director::Options {
@@ -253,6 +259,22 @@ async fn daemon(
                         feed(&node, &socks, Input::Link { iface: i, up }).await;
                     }
                 }
+                // Addresses someone else deleted: gone from the host, and
+                // the director told (if it held them).
+                for addr in ctl.vip_removals[removals.min(ctl.vip_removals.len())..].iter().copied() {
+                    let dev = {
+                        let mut n = node.borrow_mut();
+                        let dev = n.vips.iter().find(|(a, _)| *a == addr).map(|(_, d)| d.clone());
+                        n.vips.retain(|(a, _)| *a != addr);
+                        let holds = !n.vips.is_empty();
+                        set_holds(&mut n, holds);
+                        dev
+                    };
+                    if let Some(dev) = dev {
+                        feed(&node, &socks, Input::AddressRemoved { dev: &dev, addr }).await;
+                    }
+                }
+                removals = ctl.vip_removals.len();
                 if ctl.reloads != reloads {
                     // SIGHUP with the same config.
                     reloads = ctl.reloads;
@@ -399,14 +421,14 @@ async fn act(node: &Rc<RefCell<Node>>, socks: &Sockets, out: Output) -> Option<I
                 .send_to(&datagram, SocketAddr::new(dst, VRRP_PORT))
                 .await;
         }
-        Output::AddVip { vip, .. } => {
+        Output::AddVip { vip, dev } => {
             let mut n = node.borrow_mut();
-            n.vips.push(vip.addr);
+            n.vips.push((vip.addr, dev));
             set_holds(&mut n, true);
         }
         Output::DelVip { vip, .. } => {
             let mut n = node.borrow_mut();
-            n.vips.retain(|a| *a != vip.addr);
+            n.vips.retain(|(a, _)| *a != vip.addr);
             let holds = !n.vips.is_empty();
             set_holds(&mut n, holds);
         }
@@ -462,6 +484,14 @@ async fn act(node: &Rc<RefCell<Node>>, socks: &Sockets, out: Output) -> Option<I
                 .notifies
                 .push((now(), idx, argv.clone()));
             n.trace(Event::Harness(vigil_core::harness::Event::Notify { argv }));
+        }
+        // The simulator has no FIFOs: each line is recorded.
+        Output::FifoLine { path, line } => {
+            node.borrow()
+                .trace(Event::Harness(vigil_core::harness::Event::FifoLine {
+                    path,
+                    line,
+                }));
         }
         Output::Mastership(_) => {}
         Output::ReloadRefused(why) => {
@@ -528,7 +558,7 @@ async fn answer_arp(node: &Rc<RefCell<Node>>, sock: &UdpSocket, bytes: &[u8], fr
     }
     let reply = {
         let n = node.borrow();
-        if !n.holds_vips || !n.vips.contains(&IpAddr::V4(a.target_ip)) {
+        if !n.holds_vips || !n.holds(IpAddr::V4(a.target_ip)) {
             return;
         }
         let mac = net::mac(Host::Director(n.idx));
@@ -564,7 +594,7 @@ async fn serve(node: Rc<RefCell<Node>>, sock: UdpSocket, link: watch::Receiver<D
             Some(Segment::Request { client, vip, .. }) => {
                 let pick = {
                     let mut n = node.borrow_mut();
-                    if !n.holds_vips || !n.vips.contains(&vip.ip()) {
+                    if !n.holds_vips || !n.holds(vip.ip()) {
                         None
                     } else {
                         let t = n.clock.own(now().since_origin());

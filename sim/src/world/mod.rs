@@ -232,6 +232,11 @@ fn apply(sim: &mut turmoil::Sim<'_>, shared: &shared::Shared, links: &mut Links,
             let detail = mode.detail();
             (name(Host::RealServer(*server)), "rs", detail)
         }
+        Action::VipRemoved { director, addr } => {
+            shared.borrow().controls[*director].send_modify(|c| c.vip_removals.push(*addr));
+            let (_, verb, detail) = action.host_input().expect("an action on a host");
+            (name(Host::Director(*director)), verb, detail)
+        }
         Action::Interface { .. }
         | Action::Script { .. }
         | Action::File { .. }

@@ -36,6 +36,9 @@ pub struct DirectorControl {
     pub reloads: u64,
     /// What the host around the daemon looks like (kept across restarts).
     pub env: HostEnv,
+    /// Virtual addresses someone else deleted, in order, since the daemon
+    /// started (each is deleted once).
+    pub vip_removals: Vec<std::net::IpAddr>,
 }
 
 /// The director host's surroundings the daemon tracks: interface links,
@@ -86,6 +89,7 @@ impl Default for DirectorControl {
             drift: 1.0,
             reloads: 0,
             env: HostEnv::default(),
+            vip_removals: Vec::new(),
         }
     }
 }

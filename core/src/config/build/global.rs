@@ -3,7 +3,9 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::super::model::{GlobalDefs, LvsFlushOnStop, LvsSyncDaemon, ScriptUser, VrrpVersion};
+use super::super::model::{
+    GlobalDefs, LvsFlushOnStop, LvsSyncDaemon, NotifyFifo, NotifyFifos, ScriptUser, VrrpVersion,
+};
 use super::super::parser::Node;
 use super::keywords::{Ctx, unhandled};
 use super::values::Cx;
@@ -197,15 +199,144 @@ pub(crate) fn global_defs(cx: &mut Cx<'_>, node: &Node, g: &mut GlobalDefs) {
                 cx.bare(n);
                 g.enable_script_security = true;
             }
+            "notify_fifo" | "vrrp_notify_fifo" | "lvs_notify_fifo" => fifo_path(cx, n, g),
+            "notify_fifo_script" | "vrrp_notify_fifo_script" | "lvs_notify_fifo_script" => {
+                fifo_script(cx, n, g)
+            }
+            "vrrp_notify_priority_changes" => {
+                if let Some(b) = cx.flag(n) {
+                    g.fifos.priority_changes = b;
+                }
+            }
             _ => unhandled(cx, n, Ctx::Global),
         }
     }
+    fifos_settled(cx, node, &mut g.fifos);
     // vrrp.c: unset lower-priority GARP settings follow the master ones.
     if !lower_delay_set {
         g.garp.lower_prio_delay = g.garp.master_delay;
     }
     if !lower_rep_set {
         g.garp.lower_prio_repeat = g.garp.master_repeat;
+    }
+}
+
+/// The FIFO slot keyword `kw` (`notify_fifo…`, `vrrp_…`, `lvs_…`) fills.
+fn fifo_slot<'g>(g: &'g mut GlobalDefs, kw: &str) -> &'g mut Option<NotifyFifo> {
+    if kw.starts_with("vrrp_") {
+        &mut g.fifos.vrrp
+    } else if kw.starts_with("lvs_") {
+        &mut g.fifos.lvs
+    } else {
+        &mut g.fifos.global
+    }
+}
+
+/// `[vrrp_|lvs_]notify_fifo PATH [USER [GROUP]]`; a second one of a kind
+/// is ignored, as keepalived ignores it.
+fn fifo_path(cx: &mut Cx<'_>, n: &Node, g: &mut GlobalDefs) {
+    cx.no_block(n);
+    cx.at_most(n, 3);
+    let Some(path) = cx.need(n, 0, "a FIFO path").map(|a| a.text.clone()) else {
+        return;
+    };
+    let owner = n.arg(1).map(|u| ScriptUser {
+        user: u.text.clone(),
+        group: n.arg(2).map(|a| a.text.clone()),
+    });
+    let slot = fifo_slot(g, &n.keyword);
+    match slot {
+        Some(f) if !f.path.is_empty() => cx.diags.warning(
+            &n.span,
+            format!(
+                "{} already given ({}); keepalived ignores {path}",
+                n.keyword, f.path
+            ),
+        ),
+        Some(f) => {
+            f.path = path;
+            f.owner = owner;
+        }
+        None => {
+            *slot = Some(NotifyFifo {
+                path,
+                owner,
+                script: None,
+            })
+        }
+    }
+}
+
+/// `[vrrp_|lvs_]notify_fifo_script COMMAND [USER [GROUP]]`.
+fn fifo_script(cx: &mut Cx<'_>, n: &Node, g: &mut GlobalDefs) {
+    let Some(c) = cx.command(n, true) else {
+        return;
+    };
+    let slot = fifo_slot(g, &n.keyword);
+    let f = slot.get_or_insert_with(|| NotifyFifo {
+        path: String::new(),
+        owner: None,
+        script: None,
+    });
+    if f.script.is_some() {
+        cx.diags.warning(
+            &n.span,
+            format!("{} already given; keepalived ignores this one", n.keyword),
+        );
+    } else {
+        f.script = Some(c);
+    }
+}
+
+/// keepalived's rules once `global_defs` is read: a FIFO script without
+/// its FIFO is never run; a VRRP or LVS FIFO naming the global one is
+/// dropped; of an LVS and a VRRP FIFO on one path with a script each, the
+/// LVS script is dropped.
+fn fifos_settled(cx: &mut Cx<'_>, node: &Node, f: &mut NotifyFifos) {
+    for (kw, slot) in [
+        ("notify_fifo", &mut f.global),
+        ("vrrp_notify_fifo", &mut f.vrrp),
+        ("lvs_notify_fifo", &mut f.lvs),
+    ] {
+        if slot.as_ref().is_some_and(|x| x.path.is_empty()) {
+            cx.diags.warning(
+                &node.span,
+                format!("{kw}_script without {kw}: keepalived never runs it"),
+            );
+            *slot = None;
+        }
+    }
+    let global = f.global.as_ref().map(|x| x.path.clone());
+    for (kw, slot) in [
+        ("vrrp_notify_fifo", &mut f.vrrp),
+        ("lvs_notify_fifo", &mut f.lvs),
+    ] {
+        if slot.as_ref().map(|x| &x.path) == global.as_ref() && global.is_some() {
+            cx.diags.warning(
+                &node.span,
+                format!(
+                    "{kw} is notify_fifo's path: keepalived ignores it (the global FIFO gets those lines)"
+                ),
+            );
+            *slot = None;
+        }
+    }
+    if f.lvs.is_some() {
+        cx.diags.warning(
+            &node.span,
+            "lvs_notify_fifo: Vigil opens it (and starts its script) but writes no checker lines (VS, RS UP/DOWN) yet",
+        );
+    }
+    if let (Some(v), Some(l)) = (&f.vrrp, &mut f.lvs)
+        && v.path == l.path
+        && v.script.is_some()
+        && l.script.is_some()
+    {
+        cx.diags.warning(
+            &node.span,
+            "lvs_notify_fifo is vrrp_notify_fifo's path: keepalived runs only the VRRP FIFO's script",
+        );
+        l.script = None;
     }
 }
 

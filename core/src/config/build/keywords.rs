@@ -213,6 +213,13 @@ const GLOBAL: &[&str] = &[
     "vrrp_strict",
     "script_user",
     "enable_script_security",
+    "notify_fifo",
+    "notify_fifo_script",
+    "vrrp_notify_fifo",
+    "vrrp_notify_fifo_script",
+    "lvs_notify_fifo",
+    "lvs_notify_fifo_script",
+    "vrrp_notify_priority_changes",
 ];
 
 const GLOBAL_IGNORED: &[(&str, &str)] = &[
@@ -320,20 +327,10 @@ const GLOBAL_IGNORED: &[(&str, &str)] = &[
         "vrrp_rlimit_rtime",
         "process scheduling tuning is not needed",
     ),
-    ("notify_fifo", "notify FIFOs are not supported"),
-    ("notify_fifo_script", "notify FIFOs are not supported"),
-    ("vrrp_notify_fifo", "notify FIFOs are not supported"),
-    ("vrrp_notify_fifo_script", "notify FIFOs are not supported"),
-    (
-        "vrrp_notify_priority_changes",
-        "priority change notifications are not supported",
-    ),
     (
         "fifo_write_vrrp_states_on_reload",
-        "notify FIFOs are not supported",
+        "the FIFOs get no state lines on a reload",
     ),
-    ("lvs_notify_fifo", "notify FIFOs are not supported"),
-    ("lvs_notify_fifo_script", "notify FIFOs are not supported"),
     (
         "checker_priority",
         "process scheduling tuning is not needed",
@@ -482,6 +479,7 @@ const INSTANCE: &[&str] = &[
     "notify_stop",
     "notify",
     "smtp_alert",
+    "notify_priority_changes",
     "use_vmac",
     "accept",
     "no_accept",
@@ -527,10 +525,6 @@ const INSTANCE_IGNORED: &[(&str, &str)] = &[
         "notify_master_rx_lower_pri is not supported",
     ),
     (
-        "notify_priority_changes",
-        "priority change notifications are not supported",
-    ),
-    (
         "lvs_sync_daemon_interface",
         "use lvs_sync_daemon in global_defs",
     ),
@@ -552,16 +546,11 @@ const SYNC_GROUP: &[&str] = &[
     "notify_stop",
     "notify",
     "smtp_alert",
+    "notify_priority_changes",
     "global_tracking",
 ];
 
-const SYNC_GROUP_IGNORED: &[(&str, &str)] = &[
-    ("track_bfd", "BFD is not supported"),
-    (
-        "notify_priority_changes",
-        "priority change notifications are not supported",
-    ),
-];
+const SYNC_GROUP_IGNORED: &[(&str, &str)] = &[("track_bfd", "BFD is not supported")];
 
 const VIRTUAL_SERVER: &[&str] = &[
     "ip_family",

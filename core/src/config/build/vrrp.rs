@@ -430,6 +430,7 @@ pub(crate) fn vrrp_instance(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Op
         },
         notify: Notify::default(),
         smtp_alert: false,
+        notify_priority_changes: None,
         use_vmac: None,
         accept: true,
         strict_mode: false,
@@ -616,6 +617,9 @@ pub(crate) fn vrrp_instance(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Op
             "smtp_alert" => {
                 no_mail(cx, n);
                 smtp_alert = cx.flag(n).or(smtp_alert);
+            }
+            "notify_priority_changes" => {
+                i.notify_priority_changes = cx.flag(n).or(i.notify_priority_changes)
             }
             "use_vmac" => {
                 cx.no_block(n);
@@ -922,6 +926,7 @@ pub(crate) fn sync_group(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Optio
         track_processes: Vec::new(),
         notify: Notify::default(),
         smtp_alert: false,
+        notify_priority_changes: None,
         global_tracking: false,
         tracking_weight: false,
         span: node.span.clone(),
@@ -947,6 +952,9 @@ pub(crate) fn sync_group(cx: &mut Cx<'_>, t: &Tracked<'_>, node: &Node) -> Optio
             "smtp_alert" => {
                 no_mail(cx, n);
                 smtp = cx.flag(n).or(smtp);
+            }
+            "notify_priority_changes" => {
+                s.notify_priority_changes = cx.flag(n).or(s.notify_priority_changes)
             }
             "sync_group_tracking_weight" => {
                 cx.bare(n);

@@ -3,7 +3,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use super::common::ScriptUser;
+use super::common::{Command, ScriptUser};
 use super::vrrp::VrrpVersion;
 use crate::config::span::Span;
 
@@ -40,6 +40,9 @@ pub struct GlobalDefs {
     pub lvs_flush_on_stop: LvsFlushOnStop,
     /// `lvs_sync_daemon IFACE [inst NAME] [id N] ...`.
     pub lvs_sync_daemon: Option<LvsSyncDaemon>,
+    /// `notify_fifo`, `vrrp_notify_fifo`, `lvs_notify_fifo` and their
+    /// scripts; `vrrp_notify_priority_changes`.
+    pub fifos: NotifyFifos,
     /// Where the block started (the file start when there is none).
     pub span: Span,
 }
@@ -61,9 +64,39 @@ impl Default for GlobalDefs {
             lvs_flush: false,
             lvs_flush_on_stop: LvsFlushOnStop::No,
             lvs_sync_daemon: None,
+            fifos: NotifyFifos::default(),
             span: Span::default(),
         }
     }
+}
+
+/// A notify FIFO: where keepalived writes one line per state change
+/// (created if missing), and the script it starts to read them (given
+/// the FIFO's path as its last argument).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotifyFifo {
+    /// The FIFO's path.
+    pub path: String,
+    /// `USER [GROUP]` after the path: who owns a FIFO keepalived creates.
+    pub owner: Option<ScriptUser>,
+    /// `*_notify_fifo_script`: started once, before the FIFO is opened.
+    pub script: Option<Command>,
+}
+
+/// The notify FIFOs of `global_defs`, as keepalived 2.2.7 keeps them: a
+/// `vrrp_notify_fifo` or `lvs_notify_fifo` naming the global FIFO is
+/// dropped (the global one gets every line already).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NotifyFifos {
+    /// `notify_fifo`: VRRP and checker lines.
+    pub global: Option<NotifyFifo>,
+    /// `vrrp_notify_fifo`: VRRP lines.
+    pub vrrp: Option<NotifyFifo>,
+    /// `lvs_notify_fifo`: checker lines.
+    pub lvs: Option<NotifyFifo>,
+    /// `vrrp_notify_priority_changes`: a line when a master's or backup's
+    /// effective priority changes.
+    pub priority_changes: bool,
 }
 
 /// E-mail notification settings. Vigil recognises them (so existing

@@ -17,7 +17,8 @@ pub use checker::{
 };
 pub use common::{Command, Family, ScriptUser};
 pub use global::{
-    GarpDefaults, GlobalDefs, LvsFlushOnStop, LvsSyncDaemon, LvsTimeouts, Notification,
+    GarpDefaults, GlobalDefs, LvsFlushOnStop, LvsSyncDaemon, LvsTimeouts, Notification, NotifyFifo,
+    NotifyFifos,
 };
 pub use script::{ParamMatch, TrackFile, TrackProcess, VrrpScript};
 pub use track_ref::TrackRef;

@@ -319,6 +319,9 @@ pub struct VrrpInstance {
     pub notify: Notify,
     /// `smtp_alert` (recognised; Vigil sends no mail).
     pub smtp_alert: bool,
+    /// `notify_priority_changes`, as written (unset: the sync group's,
+    /// else `vrrp_notify_priority_changes`).
+    pub notify_priority_changes: Option<bool>,
     /// `use_vmac`.
     pub use_vmac: Option<Vmac>,
     /// Accept mode (`accept` / `no_accept`; default on unless strict).
@@ -348,6 +351,8 @@ pub struct SyncGroup {
     pub notify: Notify,
     /// `smtp_alert`.
     pub smtp_alert: bool,
+    /// `notify_priority_changes`, as written.
+    pub notify_priority_changes: Option<bool>,
     /// `global_tracking`.
     pub global_tracking: bool,
     /// `sync_group_tracking_weight`: members keep their tracker weights

@@ -93,6 +93,31 @@ impl Loader<'_> {
                     content: a.content.clone().unwrap_or_default(),
                 }
             }
+            Verb::VipRemoved => {
+                let director = self.director(s, &a.target, &target_key, &whole)?;
+                let c = &s.directors[director].config;
+                let known: Vec<String> = c
+                    .vrrp_instances
+                    .iter()
+                    .flat_map(|i| {
+                        i.virtual_ipaddress
+                            .iter()
+                            .chain(&i.virtual_ipaddress_excluded)
+                    })
+                    .map(|v| v.addr.to_string())
+                    .collect();
+                let addr = self.one_of(
+                    &a.address,
+                    &format!("{key}.address"),
+                    &whole,
+                    "virtual address",
+                    &known,
+                )?;
+                Action::VipRemoved {
+                    director,
+                    addr: addr.parse().ok()?,
+                }
+            }
             Verb::Process => {
                 let director = self.director(s, &a.target, &target_key, &whole)?;
                 let c = &s.directors[director].config;
