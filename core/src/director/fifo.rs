@@ -1,9 +1,9 @@
-//! The notify FIFO lines keepalived 2.2.7 writes (vrrp_notify.c
-//! notify_fifo, check's ipwrapper.c notify_fifo_vs/rs): one line per
-//! instance or sync group state change (`INSTANCE "NAME" STATE PRIO`,
-//! `GROUP "NAME" STATE 0`), per effective priority change of a master or
-//! backup with `vrrp_notify_priority_changes` (`MASTER_PRIORITY`,
-//! `BACKUP_PRIORITY`), to the global FIFO and to the VRRP one.
+//! The VRRP notify FIFO lines keepalived 2.2.7 writes (vrrp_notify.c
+//! notify_fifo): one line per instance or sync group state change
+//! (`INSTANCE "NAME" STATE PRIO`, `GROUP "NAME" STATE 0`), and per
+//! effective priority change with `notify_priority_changes`
+//! (`MASTER_PRIORITY`, `BACKUP_PRIORITY`), to the global FIFO and to the
+//! VRRP one. The checker's lines (`VS …`, `RS …`) are not written yet.
 
 use super::io::Output;
 use crate::config::Config;
