@@ -92,15 +92,12 @@ impl Loader<'_> {
                     }
                 } else {
                     let value = match &e.value {
-                        Some(v) if (0..=255).contains(v.get_ref()) => *v.get_ref() as u8,
-                        Some(v) => {
-                            self.error(
-                                &v.span(),
-                                &format!("{key}.value"),
-                                format!("{} is not a priority (0..=255)", v.get_ref()),
-                            );
-                            return None;
-                        }
+                        Some(v) => self.int_in(
+                            v,
+                            &format!("{key}.value"),
+                            0..=255,
+                            "a priority (0..=255)",
+                        )? as u8,
                         None => {
                             self.error(
                                 &whole,
@@ -197,17 +194,12 @@ impl Loader<'_> {
                     }
                 };
                 let weight = match &e.weight {
-                    Some(w) if (0..=i64::from(u32::MAX)).contains(w.get_ref()) => {
-                        Some(*w.get_ref() as u32)
-                    }
-                    Some(w) => {
-                        self.error(
-                            &w.span(),
-                            &format!("{key}.weight"),
-                            format!("{} is not a weight", w.get_ref()),
-                        );
-                        return None;
-                    }
+                    Some(w) => Some(self.int_in(
+                        w,
+                        &format!("{key}.weight"),
+                        0..=i64::from(u32::MAX),
+                        "a weight",
+                    )? as u32),
                     None => None,
                 };
                 if weight.is_some() && e.present == Some(false) {

@@ -589,6 +589,23 @@ impl Loader<'_> {
         }
     }
 
+    /// The integer `v` when it lies in `range`, or `None` (reported as
+    /// `N is not WHAT` at its place).
+    fn int_in(
+        &mut self,
+        v: &toml::Spanned<i64>,
+        key: &str,
+        range: std::ops::RangeInclusive<i64>,
+        what: &str,
+    ) -> Option<i64> {
+        let n = *v.get_ref();
+        if range.contains(&n) {
+            return Some(n);
+        }
+        self.error(&v.span(), key, format!("{n} is not {what}"));
+        None
+    }
+
     /// The word `t` (present, one of `known`), or `None` (reported:
     /// missing, or unknown with the nearest known word).
     fn one_of(

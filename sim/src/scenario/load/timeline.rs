@@ -259,17 +259,12 @@ impl Loader<'_> {
                     ModeWord::DnsNxdomain => RsMode::DnsNxdomain,
                     ModeWord::SmtpRefuse => RsMode::SmtpRefuse,
                     ModeWord::MiscExit => match &a.exit {
-                        Some(e) if (0..=255).contains(e.get_ref()) => {
-                            RsMode::MiscExit(*e.get_ref() as u8)
-                        }
-                        Some(e) => {
-                            self.error(
-                                &e.span(),
-                                &format!("{key}.exit"),
-                                format!("{} is not an exit status (0..=255)", e.get_ref()),
-                            );
-                            return None;
-                        }
+                        Some(e) => RsMode::MiscExit(self.int_in(
+                            e,
+                            &format!("{key}.exit"),
+                            0..=255,
+                            "an exit status (0..=255)",
+                        )? as u8),
                         None => {
                             self.error(
                                 &m.span(),
